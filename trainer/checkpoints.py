@@ -104,7 +104,9 @@ def list_checkpoints(root: Path) -> list[Checkpoint]:
     return sorted(found, key=lambda c: c.step)
 
 
-def newest_complete(root: Path, on_skip: Callable[[Checkpoint, str], None] | None = None) -> Checkpoint | None:
+def newest_complete(
+    root: Path, on_skip: Callable[[Checkpoint, str], None] | None = None
+) -> Checkpoint | None:
     """The newest checkpoint that verifies; torn ones are reported through ``on_skip``."""
     for checkpoint in reversed(list_checkpoints(root)):
         problem = verify_checkpoint(checkpoint.path)

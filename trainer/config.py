@@ -11,9 +11,8 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
 from openlora.trainer.yaml_strict import ConfigFileError, load_yaml_mapping
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 EMBEDDED_BASE = "embedded:smollm2"
 
@@ -27,8 +26,13 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
 
-    name: str = Field("run", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
-                      description="Short name of the run; used in the run folder name.")
+    name: str = Field(
+        "run",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Short name of the run; used in the run folder name.",
+    )
     base_model: str = Field(
         EMBEDDED_BASE,
         min_length=1,
@@ -38,18 +42,27 @@ class TrainConfig(BaseModel):
         ),
     )
     gguf_file: str | None = Field(
-        None, description="GGUF file name inside base_model when base_model is a folder or hub id holding one."
+        None,
+        description="GGUF file name inside base_model when base_model is a folder or hub id holding one.",
     )
     dataset: str = Field(..., min_length=1, description="Training data: a .txt, .jsonl or .csv file.")
     val_dataset: str | None = Field(
         None, description="Optional validation file in the same formats; otherwise val_fraction is held out."
     )
     val_fraction: float = Field(0.1, ge=0.0, le=0.5, description="Share of examples held out for validation.")
-    prompt_column: str | None = Field(None, description="CSV/JSONL column holding the prompt (auto-detected).")
-    response_column: str | None = Field(None, description="CSV/JSONL column holding the response (auto-detected).")
-    text_column: str | None = Field(None, description="CSV/JSONL column holding plain text for completion training.")
+    prompt_column: str | None = Field(
+        None, description="CSV/JSONL column holding the prompt (auto-detected)."
+    )
+    response_column: str | None = Field(
+        None, description="CSV/JSONL column holding the response (auto-detected)."
+    )
+    text_column: str | None = Field(
+        None, description="CSV/JSONL column holding plain text for completion training."
+    )
     max_seq_len: int = Field(512, ge=16, le=32768, description="Tokens per packed training sequence.")
-    packing: bool = Field(True, description="Pack several examples into each sequence (attention stays per example).")
+    packing: bool = Field(
+        True, description="Pack several examples into each sequence (attention stays per example)."
+    )
 
     learning_rate: float = Field(2e-4, gt=0.0, le=100.0, description="Peak AdamW learning rate.")
     lr_scheduler: Literal["cosine", "linear", "constant"] = Field(
@@ -59,18 +72,26 @@ class TrainConfig(BaseModel):
     weight_decay: float = Field(0.0, ge=0.0, le=1.0, description="AdamW decoupled weight decay.")
     adam_beta1: float = Field(0.9, ge=0.0, lt=1.0, description="AdamW beta1.")
     adam_beta2: float = Field(0.999, ge=0.0, lt=1.0, description="AdamW beta2.")
-    max_grad_norm: float = Field(1.0, ge=0.0, le=1e6, description="Gradient clipping norm; 0 disables clipping.")
+    max_grad_norm: float = Field(
+        1.0, ge=0.0, le=1e6, description="Gradient clipping norm; 0 disables clipping."
+    )
     batch_size: int = Field(4, ge=1, le=1024, description="Packed sequences per micro-batch.")
     grad_accum: int = Field(1, ge=1, le=1024, description="Micro-batches accumulated per optimizer step.")
     max_steps: int | None = Field(
         None, ge=1, le=10_000_000, description="Optimizer steps to run; when unset, `epochs` decides."
     )
-    epochs: float = Field(1.0, gt=0.0, le=1000.0, description="Passes over the training data when max_steps is unset.")
-    gradient_checkpointing: bool = Field(False, description="Recompute activations in backward to save memory.")
+    epochs: float = Field(
+        1.0, gt=0.0, le=1000.0, description="Passes over the training data when max_steps is unset."
+    )
+    gradient_checkpointing: bool = Field(
+        False, description="Recompute activations in backward to save memory."
+    )
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for data order, LoRA init and dropout.")
 
     lora_r: int = Field(8, ge=1, le=1024, description="LoRA rank.")
-    lora_alpha: float = Field(16.0, gt=0.0, le=4096.0, description="LoRA scaling numerator (scale = alpha / r).")
+    lora_alpha: float = Field(
+        16.0, gt=0.0, le=4096.0, description="LoRA scaling numerator (scale = alpha / r)."
+    )
     lora_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout on the LoRA input.")
     target_modules: list[str] | None = Field(
         None, description="Module names to adapt; when unset they are chosen from the model architecture."
@@ -79,10 +100,16 @@ class TrainConfig(BaseModel):
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "auto", description="auto: fp32 on CPU, bf16 (or fp16) autocast on CUDA."
     )
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where to train; auto picks CUDA when present.")
-    load_in_4bit: bool = Field(False, description="QLoRA: load the base in 4-bit through bitsandbytes (CUDA only).")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Where to train; auto picks CUDA when present."
+    )
+    load_in_4bit: bool = Field(
+        False, description="QLoRA: load the base in 4-bit through bitsandbytes (CUDA only)."
+    )
     memory_limit_gb: float | None = Field(
-        None, gt=0.0, le=4096.0,
+        None,
+        gt=0.0,
+        le=4096.0,
         description=(
             "CPU memory budget in GiB for training, on top of what the loaded model already maps; enforced "
             "with RLIMIT_AS so an allocation past it ends the run with status 'oom'."
@@ -95,12 +122,20 @@ class TrainConfig(BaseModel):
     save_every: int = Field(50, ge=1, le=1_000_000, description="Commit a checkpoint every N steps.")
     keep_checkpoints: int = Field(2, ge=1, le=100, description="How many complete checkpoints to keep.")
     diverge_factor: float = Field(
-        4.0, gt=1.0, le=1e6, description="Loss above this multiple of its running minimum counts toward divergence."
+        4.0,
+        gt=1.0,
+        le=1e6,
+        description="Loss above this multiple of its running minimum counts toward divergence.",
     )
     diverge_patience: int = Field(
-        8, ge=1, le=100_000, description="Consecutive steps above diverge_factor × min before status 'diverged'."
+        8,
+        ge=1,
+        le=100_000,
+        description="Consecutive steps above diverge_factor × min before status 'diverged'.",
     )
-    num_threads: int | None = Field(None, ge=1, le=1024, description="torch CPU threads; unset uses torch's default.")
+    num_threads: int | None = Field(
+        None, ge=1, le=1024, description="torch CPU threads; unset uses torch's default."
+    )
 
     @field_validator("target_modules")
     @classmethod

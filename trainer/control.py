@@ -11,10 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from openlora.trainer.config import format_validation_error
 from openlora.trainer.rundir import read_json, write_json_atomic
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class ControlPatch(BaseModel):
@@ -22,7 +21,9 @@ class ControlPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    patch_id: str = Field(..., min_length=1, max_length=128, description="Unique id; each id is applied once.")
+    patch_id: str = Field(
+        ..., min_length=1, max_length=128, description="Unique id; each id is applied once."
+    )
     learning_rate: float | None = Field(None, gt=0.0, le=100.0, description="New peak learning rate.")
     max_grad_norm: float | None = Field(None, ge=0.0, le=1e6, description="New clipping norm; 0 disables.")
     eval_every: int | None = Field(None, ge=1, le=1_000_000, description="New evaluation interval in steps.")

@@ -4,7 +4,8 @@ Pairs and chats are rendered with the tokenizer's chat template where it has one
 "### Instruction / ### Response" layout otherwise) and only response tokens carry loss; text is
 cut into chunks. Examples are packed first-fit-decreasing into sequences of ``max_seq_len`` with
 position ids restarting at each example, from which transformers builds a block-diagonal mask,
-so packed examples never see each other. Batch order is a pure function of (seed, epoch), which makes resume exact.
+so packed examples never see each other. Batch order is a pure function of (seed, epoch),
+which makes resume exact.
 This module does not read files (see data_files) nor run the model.
 """
 
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
 from openlora.trainer.data_files import ColumnMap, DataError, Record, read_records
 
 IGNORE_INDEX = -100
@@ -94,12 +94,11 @@ class ExampleTokenizer:
                 continue
             prefix = self._ids(self._render(messages[:index], generation_prompt=True))
             upto = self._ids(self._render(messages[: index + 1], generation_prompt=False))
-            if upto[: len(prefix)] != prefix:
-                prefix_len = _common_prefix(prefix, upto)
-            else:
-                prefix_len = len(prefix)
+            # Templates normally render the prompt as a prefix of the full turn; if a tokenizer
+            # merges across the boundary, only the shared prefix stays masked.
+            prefix_len = _common_prefix(prefix, upto)
             # Tokens before this turn that are not yet in input_ids carry no loss.
-            input_ids_new = upto[len(input_ids):]
+            input_ids_new = upto[len(input_ids) :]
             masked = max(0, prefix_len - len(input_ids))
             labels.extend([IGNORE_INDEX] * masked + input_ids_new[masked:])
             input_ids = upto
@@ -129,7 +128,9 @@ def chunk_text_examples(examples: list[Example], max_len: int) -> list[Example]:
     return out
 
 
-def tokenize_file(path: Path, tokenizer: Any, max_seq_len: int, columns: ColumnMap) -> tuple[list[Example], int]:
+def tokenize_file(
+    path: Path, tokenizer: Any, max_seq_len: int, columns: ColumnMap
+) -> tuple[list[Example], int]:
     """Read and tokenize one file; returns (examples, number dropped as too long)."""
     import datasets
 
@@ -165,7 +166,9 @@ def _as_row(example: Example) -> dict[str, Any]:
     return {"input_ids": example.input_ids, "labels": example.labels, "line": example.line}
 
 
-def split_validation(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
+def split_validation(
+    examples: list[Example], fraction: float, seed: int
+) -> tuple[list[Example], list[Example]]:
     """Hold out a seeded share of examples (at least one when there are two or more)."""
     if fraction <= 0 or len(examples) < 2:
         return examples, []
@@ -242,7 +245,10 @@ def collate(sequences: list[PackedSequence], pad_id: int) -> dict[str, torch.Ten
 
 
 def dataset_stats(
-    train: list[Example], val: list[Example], dropped: int, train_seqs: list[PackedSequence],
+    train: list[Example],
+    val: list[Example],
+    dropped: int,
+    train_seqs: list[PackedSequence],
     val_seqs: list[PackedSequence],
 ) -> DatasetStats:
     lengths = [len(e.input_ids) for e in train] or [0]

@@ -52,9 +52,11 @@ def run_training(root: Path) -> RunResult:
         result = RunResult(RunStatus.ERROR, str(exc), evidence={"kind": "config"})
     except DataError as exc:
         result = RunResult(
-            RunStatus.DATA_ERROR, str(exc), evidence={"file": exc.path, "line": exc.line, "reason": exc.reason}
+            RunStatus.DATA_ERROR,
+            str(exc),
+            evidence={"file": exc.path, "line": exc.line, "reason": exc.reason},
         )
-    except BaseException as exc:  # noqa: BLE001 - every ending must become a result
+    except BaseException as exc:
         result = _classify_failure(exc, recipe)
     finally:
         stop.restore()
@@ -89,7 +91,10 @@ def _classify_failure(exc: BaseException, recipe: object) -> RunResult:
 
     kind = "model" if isinstance(exc, ModelLoadError) else type(exc).__name__
     return RunResult(
-        RunStatus.ERROR, f"{type(exc).__name__}: {exc}", step=step, evidence={"kind": kind, "traceback_tail": tail}
+        RunStatus.ERROR,
+        f"{type(exc).__name__}: {exc}",
+        step=step,
+        evidence={"kind": kind, "traceback_tail": tail},
     )
 
 

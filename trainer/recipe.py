@@ -18,8 +18,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
-
 from openlora.trainer import checkpoints
 from openlora.trainer.config import TrainConfig
 from openlora.trainer.control import ControlPatch, ControlReader, PatchRejected
@@ -40,6 +38,7 @@ from openlora.trainer.models import apply_lora, load_base_model, load_tokenizer,
 from openlora.trainer.result import RunResult, RunStatus
 from openlora.trainer.rundir import RunDir
 from openlora.trainer.telemetry import HardwareProbe, MetricsWriter
+from tqdm import tqdm
 
 STATE_FILE = "training_state.pt"
 TRAINER_STATE = "trainer_state.json"
@@ -63,7 +62,7 @@ class LoRARecipe:
     def __init__(self, run_dir: RunDir, config: TrainConfig, stop: StopFlag | None = None) -> None:
         self.run_dir = run_dir
         self.config = config
-        self.stop = stop or StopFlag()
+        self.stop = stop if stop is not None else StopFlag()
         self.metrics = MetricsWriter(run_dir.metrics)
         self.step = 0
         self.micro_batches_done = 0
@@ -189,11 +188,16 @@ class LoRARecipe:
 
     def _loss_sum(self, batch: dict[str, Any]) -> torch.Tensor:
         with self._autocast():
-            out = self.model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False)
+            out = self.model(
+                input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False
+            )
         logits = out.logits[:, :-1, :].float()
         targets = batch["labels"][:, 1:]
         return F.cross_entropy(
-            logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+            logits.reshape(-1, logits.size(-1)),
+            targets.reshape(-1),
+            ignore_index=IGNORE_INDEX,
+            reduction="sum",
         )
 
     # ------------------------------------------------------------------ train
@@ -201,6 +205,7 @@ class LoRARecipe:
         """Run optimizer steps until the budget, a guard or a stop signal ends the run."""
         cfg = self.config
         start_time = time.time()
+        tqdm.monitor_interval = 0  # no monitor thread: it would need memory under memory_limit_gb
         bar = tqdm(total=self.total_steps, initial=self.step, desc=cfg.name, unit="step", dynamic_ncols=True)
         try:
             while self.step < self.total_steps:
@@ -208,7 +213,9 @@ class LoRARecipe:
                     return self._stopped()
                 outcome = self._train_step()
                 bar.update(1)
-                bar.set_postfix(loss=f"{self.last_loss:.4f}", lr=f"{self.optimizer.param_groups[0]['lr']:.2e}")
+                bar.set_postfix(
+                    loss=f"{self.last_loss:.4f}", lr=f"{self.optimizer.param_groups[0]['lr']:.2e}"
+                )
                 if outcome is not None:
                     return outcome
                 self._apply_control()
@@ -249,9 +256,10 @@ class LoRARecipe:
         self.step += 1
         if not (math.isfinite(loss_value) and math.isfinite(grad_norm)) and self.scaler is None:
             self.metrics.write("step", step=self.step, loss=loss_value, grad_norm=grad_norm, lr=lr)
+            what = "loss" if not math.isfinite(loss_value) else "gradient norm"
             return self._guard_result(
                 RunStatus.NAN,
-                f"non-finite {'loss' if not math.isfinite(loss_value) else 'gradient norm'} at step {self.step}",
+                f"non-finite {what} at step {self.step}",
                 {"loss": loss_value, "grad_norm": grad_norm, "lr": lr, "last_finite_loss": self.last_loss},
             )
         if self.scaler is not None:
@@ -291,8 +299,12 @@ class LoRARecipe:
                 RunStatus.DIVERGED,
                 f"loss {loss:.4g} stayed above {cfg.diverge_factor}× its minimum {self.min_loss:.4g} "
                 f"for {self.above_min_streak} steps",
-                {"loss": loss, "running_min": self.min_loss, "factor": cfg.diverge_factor,
-                 "patience": cfg.diverge_patience},
+                {
+                    "loss": loss,
+                    "running_min": self.min_loss,
+                    "factor": cfg.diverge_factor,
+                    "patience": cfg.diverge_patience,
+                },
             )
         return None
 
@@ -356,7 +368,7 @@ class LoRARecipe:
         import json
 
         def write(folder: Path) -> None:
-            self.model.save_pretrained(folder / "adapter")
+            self.model.save_pretrained(folder / "adapter", save_embedding_layers=False)
             state = {
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
@@ -391,12 +403,16 @@ class LoRARecipe:
         from safetensors.torch import load_file
 
         def skipped(checkpoint: checkpoints.Checkpoint, reason: str) -> None:
-            self.metrics.write("checkpoint_skipped", step=checkpoint.step, path=str(checkpoint.path), reason=reason)
+            self.metrics.write(
+                "checkpoint_skipped", step=checkpoint.step, path=str(checkpoint.path), reason=reason
+            )
 
         found = checkpoints.newest_complete(self.run_dir.checkpoints, on_skip=skipped)
         if found is None:
             return set()
-        weights = load_file(str(found.path / "adapter" / "adapter_model.safetensors"), device=str(self.device))
+        weights = load_file(
+            str(found.path / "adapter" / "adapter_model.safetensors"), device=str(self.device)
+        )
         set_peft_model_state_dict(self.model, weights)
         state = torch.load(found.path / STATE_FILE, weights_only=True, map_location=self.device)
         self.optimizer.load_state_dict(state["optimizer"])
@@ -446,7 +462,7 @@ class LoRARecipe:
         if self.val_seqs:
             self.evaluate()
         committed = self.save_checkpoint()
-        self.model.save_pretrained(self.run_dir.adapter)
+        self.model.save_pretrained(self.run_dir.adapter, save_embedding_layers=False)
         self.tokenizer.save_pretrained(self.run_dir.adapter)
         metrics = self._final_metrics()
         metrics["wall_s"] = round(wall_s, 3)

@@ -1,0 +1,78 @@
+"""Shared fixtures: tiny models built from configs, small datasets, and run-directory helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.tiny_models import build_tiny_model
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+COLORS = ["red", "blue", "green", "yellow", "black", "white", "pink", "gray", "teal", "gold"]
+THINGS = ["apple", "sky", "grass", "sun", "night", "snow", "rose", "stone", "sea", "coin"]
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"), "llama")
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-gpt2"), "gpt2")
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def kv_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Key → value recall pairs: easy to learn, so the loss falls within a few dozen steps."""
+    rows = [{"prompt": f"key {c}", "response": f"value {t}"} for c, t in zip(COLORS, THINGS, strict=True)]
+    return write_jsonl(tmp_path_factory.mktemp("data") / "kv.jsonl", rows * 6)
+
+
+def make_run(root: Path, **settings: Any) -> Path:
+    """Create a run directory with a validated spec.json built from ``settings``."""
+    from openlora.trainer.config import parse_config
+    from openlora.trainer.rundir import RunDir, write_json_atomic
+
+    defaults: dict[str, Any] = {
+        "max_seq_len": 64,
+        "batch_size": 4,
+        "learning_rate": 1e-2,
+        "lr_scheduler": "constant",
+        "eval_every": 10,
+        "save_every": 10,
+        "num_threads": 1,
+    }
+    config = parse_config({**defaults, **settings}, "test")
+    root.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(RunDir(root).spec, config.model_dump())
+    return root
+
+
+def trainer_command(run_dir: Path) -> list[str]:
+    return [sys.executable, "-m", "openlora.trainer", str(run_dir)]
+
+
+def run_trainer_subprocess(run_dir: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(trainer_command(run_dir), capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture
+def run_in_process() -> Callable[[Path], Any]:
+    from openlora.trainer.main import run_training
+
+    return run_training
