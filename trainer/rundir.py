@@ -8,6 +8,7 @@ it knows nothing about models or training.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -59,13 +60,26 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def json_safe(value: Any) -> Any:
+    """Replace non-finite floats (which JSON cannot hold) by the strings "nan", "inf", "-inf"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` so readers see the old file or the new one, never half."""
+    """Write ``data`` as JSON to ``path`` so readers see the old file or the new one, never half.
+
+    Non-finite floats are written as strings (see :func:`json_safe`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True, allow_nan=False)
+            json.dump(json_safe(data), handle, indent=2, sort_keys=True, allow_nan=False)
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
