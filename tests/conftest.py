@@ -68,7 +68,9 @@ def trainer_command(run_dir: Path) -> list[str]:
 
 
 def run_trainer_subprocess(run_dir: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(trainer_command(run_dir), capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        trainer_command(run_dir), capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 @pytest.fixture

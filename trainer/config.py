@@ -11,8 +11,9 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from openlora.trainer.yaml_strict import ConfigFileError, load_yaml_mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from openlora.trainer.yaml_strict import ConfigFileError, load_yaml_mapping
 
 EMBEDDED_BASE = "embedded:smollm2"
 

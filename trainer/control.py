@@ -11,9 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from openlora.trainer.config import format_validation_error
 from openlora.trainer.rundir import read_json, write_json_atomic
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class ControlPatch(BaseModel):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from openlora.trainer.data_files import ColumnMap, DataError, Record, read_records
 
 IGNORE_INDEX = -100

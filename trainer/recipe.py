@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
+
 from openlora.trainer import checkpoints
 from openlora.trainer.config import TrainConfig
 from openlora.trainer.control import ControlPatch, ControlReader, PatchRejected
@@ -38,7 +40,6 @@ from openlora.trainer.models import apply_lora, load_base_model, load_tokenizer,
 from openlora.trainer.result import RunResult, RunStatus
 from openlora.trainer.rundir import RunDir
 from openlora.trainer.telemetry import HardwareProbe, MetricsWriter
-from tqdm import tqdm
 
 STATE_FILE = "training_state.pt"
 TRAINER_STATE = "trainer_state.json"

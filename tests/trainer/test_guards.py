@@ -16,8 +16,13 @@ def test_absurd_learning_rate_ends_with_status_nan(tiny_llama, kv_dataset, tmp_p
     # AdamW's decoupled decay multiplies weights by (1 - lr * wd) each step: with lr=100 that is -9,
     # so the LoRA weights overflow within a few dozen steps, as they do in real runs with absurd lr.
     run = make_run(
-        tmp_path / "run", base_model=str(tiny_llama), dataset=str(kv_dataset), max_steps=200,
-        learning_rate=100.0, weight_decay=0.1, diverge_patience=100_000,
+        tmp_path / "run",
+        base_model=str(tiny_llama),
+        dataset=str(kv_dataset),
+        max_steps=200,
+        learning_rate=100.0,
+        weight_decay=0.1,
+        diverge_patience=100_000,
     )
     result = run_in_process(run)
     assert result.status == RunStatus.NAN, result.message
@@ -31,9 +36,16 @@ def test_absurd_learning_rate_ends_with_status_nan(tiny_llama, kv_dataset, tmp_p
     assert saved["status"] == "nan" and saved["evidence"]["loss"] == "nan"
 
 
-def test_loss_far_above_its_minimum_ends_with_status_diverged(tiny_llama, kv_dataset, tmp_path, run_in_process):
-    settings = {"base_model": str(tiny_llama), "dataset": str(kv_dataset), "diverge_factor": 1.1,
-                "diverge_patience": 3, "save_every": 40}
+def test_loss_far_above_its_minimum_ends_with_status_diverged(
+    tiny_llama, kv_dataset, tmp_path, run_in_process
+):
+    settings = {
+        "base_model": str(tiny_llama),
+        "dataset": str(kv_dataset),
+        "diverge_factor": 1.1,
+        "diverge_patience": 3,
+        "save_every": 40,
+    }
     run = make_run(tmp_path / "run", max_steps=40, **settings)
     assert run_in_process(run).status == RunStatus.COMPLETED
     # Continue the same run with the lr pushed far too high: the loss climbs back toward chance.
@@ -51,8 +63,13 @@ def test_small_memory_limit_ends_with_status_oom(tiny_llama, tmp_path, run_in_pr
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(words, encoding="utf-8")
     run = make_run(
-        tmp_path / "run", base_model=str(tiny_llama), dataset=str(corpus), max_steps=5,
-        batch_size=64, max_seq_len=512, memory_limit_gb=0.01,
+        tmp_path / "run",
+        base_model=str(tiny_llama),
+        dataset=str(corpus),
+        max_steps=5,
+        batch_size=64,
+        max_seq_len=512,
+        memory_limit_gb=0.01,
     )
     result = run_in_process(run)
     assert result.status == RunStatus.OOM, result.message
@@ -65,15 +82,24 @@ def test_small_memory_limit_ends_with_status_oom(tiny_llama, tmp_path, run_in_pr
 
 def test_generous_memory_limit_does_not_get_in_the_way(tiny_llama, kv_dataset, tmp_path, run_in_process):
     run = make_run(
-        tmp_path / "run", base_model=str(tiny_llama), dataset=str(kv_dataset), max_steps=5, memory_limit_gb=2.0
+        tmp_path / "run",
+        base_model=str(tiny_llama),
+        dataset=str(kv_dataset),
+        max_steps=5,
+        memory_limit_gb=2.0,
     )
     assert run_in_process(run).status == RunStatus.COMPLETED
 
 
 def test_live_lr_patch_shows_in_next_step(tiny_llama, kv_dataset, tmp_path, run_in_process):
     run = make_run(
-        tmp_path / "run", base_model=str(tiny_llama), dataset=str(kv_dataset), max_steps=3000,
-        learning_rate=1e-3, save_every=100_000, eval_every=100_000,
+        tmp_path / "run",
+        base_model=str(tiny_llama),
+        dataset=str(kv_dataset),
+        max_steps=3000,
+        learning_rate=1e-3,
+        save_every=100_000,
+        eval_every=100_000,
     )
     rundir = RunDir(run)
     patched: dict[str, int] = {}
@@ -83,7 +109,9 @@ def test_live_lr_patch_shows_in_next_step(tiny_llama, kv_dataset, tmp_path, run_
         while time.time() < deadline:
             steps = [e for e in read_events(rundir.metrics) if e["event"] == "step"]
             if len(steps) >= 5:
-                write_patch(rundir.control, ControlPatch(patch_id="p1", learning_rate=2.5e-3, max_grad_norm=0.5))
+                write_patch(
+                    rundir.control, ControlPatch(patch_id="p1", learning_rate=2.5e-3, max_grad_norm=0.5)
+                )
                 patched["after_step"] = steps[-1]["step"]
                 return
             time.sleep(0.002)

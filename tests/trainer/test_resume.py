@@ -62,7 +62,11 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tiny_llama, kv_dataset, t
 
 def test_torn_newest_checkpoint_falls_back_to_previous(tiny_llama, kv_dataset, tmp_path, run_in_process):
     run = make_run(
-        tmp_path / "run", base_model=str(tiny_llama), dataset=str(kv_dataset), max_steps=30, save_every=10,
+        tmp_path / "run",
+        base_model=str(tiny_llama),
+        dataset=str(kv_dataset),
+        max_steps=30,
+        save_every=10,
         keep_checkpoints=5,
     )
     assert run_in_process(run).status == RunStatus.COMPLETED
@@ -88,8 +92,12 @@ def test_torn_newest_checkpoint_falls_back_to_previous(tiny_llama, kv_dataset, t
 
 def test_sigterm_commits_a_checkpoint_and_reports_killed(tiny_llama, kv_dataset, tmp_path):
     run = make_run(
-        tmp_path / "run", base_model=str(tiny_llama), dataset=str(kv_dataset), max_steps=100_000,
-        save_every=100_000, eval_every=100_000,
+        tmp_path / "run",
+        base_model=str(tiny_llama),
+        dataset=str(kv_dataset),
+        max_steps=100_000,
+        save_every=100_000,
+        eval_every=100_000,
     )
     proc = subprocess.Popen(trainer_command(run), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

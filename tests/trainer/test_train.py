@@ -73,8 +73,15 @@ def test_step_events_carry_the_contract_fields(tiny_llama, kv_dataset, tmp_path,
 
 def test_gradient_accumulation_and_checkpointing_train(tiny_llama, kv_dataset, tmp_path, run_in_process):
     run = make_run(
-        tmp_path / "run", base_model=str(tiny_llama), dataset=str(kv_dataset), max_steps=6,
-        batch_size=2, grad_accum=3, gradient_checkpointing=True, warmup_steps=2, lr_scheduler="cosine",
+        tmp_path / "run",
+        base_model=str(tiny_llama),
+        dataset=str(kv_dataset),
+        max_steps=6,
+        batch_size=2,
+        grad_accum=3,
+        gradient_checkpointing=True,
+        warmup_steps=2,
+        lr_scheduler="cosine",
     )
     result = run_in_process(run)
     assert result.status == RunStatus.COMPLETED, result.message
@@ -84,7 +91,10 @@ def test_gradient_accumulation_and_checkpointing_train(tiny_llama, kv_dataset, t
 
 def test_target_modules_that_match_nothing_is_an_error(tiny_llama, kv_dataset, tmp_path, run_in_process):
     run = make_run(
-        tmp_path / "run", base_model=str(tiny_llama), dataset=str(kv_dataset), max_steps=2,
+        tmp_path / "run",
+        base_model=str(tiny_llama),
+        dataset=str(kv_dataset),
+        max_steps=2,
         target_modules=["no_such_proj"],
     )
     result = run_in_process(run)
