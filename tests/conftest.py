@@ -67,9 +67,11 @@ def trainer_command(run_dir: Path) -> list[str]:
     return [sys.executable, "-m", "openlora.trainer", str(run_dir)]
 
 
-def run_trainer_subprocess(run_dir: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_trainer_subprocess(
+    run_dir: Path, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        trainer_command(run_dir), capture_output=True, text=True, timeout=timeout, check=False
+        trainer_command(run_dir), capture_output=True, text=True, timeout=timeout, check=False, env=env
     )
 
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from openlora.trainer import checkpoints
@@ -36,6 +35,7 @@ from openlora.trainer.data import (
 )
 from openlora.trainer.data_files import ColumnMap
 from openlora.trainer.guards import StopFlag
+from openlora.trainer.loss import LabelledTokenLoss
 from openlora.trainer.models import apply_lora, load_base_model, load_tokenizer, resolve_source
 from openlora.trainer.result import RunResult, RunStatus
 from openlora.trainer.rundir import RunDir
@@ -102,6 +102,7 @@ class LoRARecipe:
         torch.manual_seed(cfg.seed)
         self.model = apply_lora(model, cfg)
         self.model.train()
+        self.loss_fn = LabelledTokenLoss(self.model)
         self.trainable = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(
             self.trainable,
@@ -188,18 +189,7 @@ class LoRARecipe:
         return torch.autocast("cuda", dtype=self.autocast_dtype)
 
     def _loss_sum(self, batch: dict[str, Any]) -> torch.Tensor:
-        with self._autocast():
-            out = self.model(
-                input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False
-            )
-        logits = out.logits[:, :-1, :].float()
-        targets = batch["labels"][:, 1:]
-        return F.cross_entropy(
-            logits.reshape(-1, logits.size(-1)),
-            targets.reshape(-1),
-            ignore_index=IGNORE_INDEX,
-            reduction="sum",
-        )
+        return self.loss_fn(batch, self._autocast())
 
     # ------------------------------------------------------------------ train
     def train(self) -> RunResult:

@@ -105,3 +105,25 @@ def test_four_bit_without_cuda_is_a_clear_error(tiny_llama, kv_dataset, tmp_path
     result = run_in_process(run)
     assert result.status == RunStatus.ERROR
     assert "load_in_4bit" in result.message and "CUDA" in result.message
+
+
+def test_hub_id_already_in_the_local_cache_trains_offline(tiny_llama, kv_dataset, tmp_path):
+    """A hub id resolves from the HF cache layout (refs/main → snapshots/<rev>) with no network."""
+    import os
+    import shutil
+
+    from openlora.trainer.result import RunResult
+    from openlora.trainer.rundir import RunDir
+    from tests.conftest import run_trainer_subprocess
+
+    cache = tmp_path / "hub"
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    repo = cache / "models--local-org--tiny-llama"
+    shutil.copytree(tiny_llama, repo / "snapshots" / revision)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision, encoding="utf-8")
+    run = make_run(tmp_path / "run", base_model="local-org/tiny-llama", dataset=str(kv_dataset), max_steps=2)
+
+    proc = run_trainer_subprocess(run, env={**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"})
+    result = RunResult.read(RunDir(run).result)
+    assert proc.returncode == 0 and result.status == RunStatus.COMPLETED, result.message
