@@ -7,6 +7,9 @@ full sequences and runs its own loop; the baseline pads each batch with ``DataCo
 
 Printed per trainer: real (non-padding) tokens per second over the timed steps, the ratio, and
 model FLOPs utilisation (MFU) against a float32 matmul peak measured here, on the same threads.
+MFU uses the same model FLOPs per token for both (logits at every position, as the baseline
+computes them); OpenLoRA applies the LM head only where there is a label, so its figure counts
+useful model work, not extra hardware work.
 FLOPs per token for LoRA on a frozen base: forward 2N + input-gradient backward 2N (no weight
 gradients for the frozen N) plus causal attention, with N the parameters used in matmuls.
 

@@ -16,6 +16,9 @@ from typing import Any
 
 from openlora.trainer.config import EMBEDDED_BASE, TrainConfig
 
+# Never reach for the network: set before transformers / huggingface_hub read their settings.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 
 class ModelLoadError(RuntimeError):
     """The base model could not be found or loaded; the message says which source and why."""
@@ -99,7 +102,6 @@ def _offline_kwargs(source: ModelSource) -> dict[str, Any]:
 def load_tokenizer(source: ModelSource) -> Any:
     from transformers import AutoTokenizer
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         tokenizer = AutoTokenizer.from_pretrained(source.path, **_offline_kwargs(source))
     except OSError as exc:
@@ -114,7 +116,6 @@ def load_base_model(source: ModelSource, config: TrainConfig, use_cuda: bool, co
     import torch
     from transformers import AutoModelForCausalLM
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     kwargs = _offline_kwargs(source)
     if config.load_in_4bit:
         if not use_cuda:

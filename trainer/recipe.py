@@ -117,11 +117,8 @@ class LoRARecipe:
         )
         self.scaler = torch.amp.GradScaler("cuda") if self.autocast_dtype == torch.float16 else None
         self.probe = HardwareProbe(self.use_cuda)
-        applied = self._resume()
-        self.control = ControlReader(self.run_dir.control, applied)
         self.metrics.write(
             "run_start",
-            resumed_from=self.step or None,
             total_steps=self.total_steps,
             device=str(self.device),
             precision=str(self.autocast_dtype or torch.float32).replace("torch.", ""),
@@ -132,6 +129,8 @@ class LoRARecipe:
             target_modules=sorted(self.model.peft_config["default"].target_modules),
             dataset=self.stats.__dict__ if self.stats else None,
         )
+        applied = self._resume()
+        self.control = ControlReader(self.run_dir.control, applied)
 
     def _autocast_dtype(self) -> torch.dtype | None:
         if not self.use_cuda or self.config.precision == "fp32":

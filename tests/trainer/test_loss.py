@@ -33,7 +33,6 @@ def test_loss_matches_model_loss(family, split, request):
     n_labels = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
     with torch.no_grad():
         ours = loss_fn(batch)
-        reference = model(
-            input_ids=batch["input_ids"], position_ids=batch["position_ids"], labels=batch["labels"], use_cache=False
-        ).loss
+        inputs = {k: batch[k] for k in ("input_ids", "position_ids", "labels")}
+        reference = model(**inputs, use_cache=False).loss
     torch.testing.assert_close(ours / n_labels, reference, rtol=1e-5, atol=1e-6)

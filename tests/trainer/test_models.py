@@ -75,8 +75,7 @@ def test_explicit_target_modules_override(tiny_llama):
     assert wrapped == {"gate_proj"}
 
 
-def test_hub_id_not_in_cache_fails_fast_and_clearly(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-cache"))
+def test_hub_id_not_in_cache_fails_fast_and_clearly():
     source = resolve_source(_config(base_model="some-org/not-downloaded-model"))
     assert source.kind == "hub"
     began = time.time()
