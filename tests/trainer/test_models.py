@@ -19,6 +19,19 @@ from openlora.trainer.models import (
 from openlora.trainer.result import RunStatus
 from tests.conftest import make_run
 
+SMALL_DECODER = {
+    "vocab_size": 64,
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+}
+
+
+def _wrapped(peft_model) -> set[str]:
+    return {name.split(".")[-1] for name, module in peft_model.named_modules() if hasattr(module, "lora_A")}
+
 
 def _config(**settings) -> TrainConfig:
     return TrainConfig.model_validate({"dataset": "unused.jsonl", **settings})
@@ -31,48 +44,22 @@ def _config(**settings) -> TrainConfig:
             FalconConfig(vocab_size=64, hidden_size=32, num_hidden_layers=1, num_attention_heads=4),
             {"query_key_value", "dense"},
         ),
-        (
-            MistralConfig(
-                vocab_size=64,
-                hidden_size=32,
-                intermediate_size=64,
-                num_hidden_layers=1,
-                num_attention_heads=4,
-                num_key_value_heads=2,
-            ),
-            {"q_proj", "k_proj", "v_proj", "o_proj"},
-        ),
-        (
-            Qwen2Config(
-                vocab_size=64,
-                hidden_size=32,
-                intermediate_size=64,
-                num_hidden_layers=1,
-                num_attention_heads=4,
-                num_key_value_heads=2,
-            ),
-            {"q_proj", "k_proj", "v_proj", "o_proj"},
-        ),
+        (MistralConfig(**SMALL_DECODER), {"q_proj", "k_proj", "v_proj", "o_proj"}),
+        (Qwen2Config(**SMALL_DECODER), {"q_proj", "k_proj", "v_proj", "o_proj"}),
     ],
 )
 def test_lora_targets_follow_the_architecture(config, expected):
     model = AutoModelForCausalLM.from_config(config)
     assert set(default_target_modules(model)) == expected
     peft_model = apply_lora(model, _config())
-    wrapped = {
-        name.split(".")[-1] for name, module in peft_model.named_modules() if hasattr(module, "lora_A")
-    }
-    assert wrapped == expected
+    assert _wrapped(peft_model) == expected
     assert all(not p.requires_grad for n, p in peft_model.named_parameters() if "lora_" not in n)
 
 
 def test_explicit_target_modules_override(tiny_llama):
     model = AutoModelForCausalLM.from_pretrained(tiny_llama)
     peft_model = apply_lora(model, _config(target_modules=["gate_proj"]))
-    wrapped = {
-        name.split(".")[-1] for name, module in peft_model.named_modules() if hasattr(module, "lora_A")
-    }
-    assert wrapped == {"gate_proj"}
+    assert _wrapped(peft_model) == {"gate_proj"}
 
 
 def test_hub_id_not_in_cache_fails_fast_and_clearly():
