@@ -92,6 +92,68 @@ def _run_and_report(target: Path) -> None:
 
 
 @app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory (holds spec.json and a trained adapter).")],
+    formats: Annotated[
+        list[str],
+        typer.Option("--format", "-f", help="adapter, pt, merged, gguf-adapter or gguf; repeat for several."),
+    ],
+    gguf_types: Annotated[
+        list[str] | None, typer.Option("--gguf-type", help="Merged GGUF precision: f16, q8_0 (default both).")
+    ] = None,
+) -> None:
+    """Export a trained run; every GGUF is checked in llama.cpp before it is published."""
+    from openlora.trainer.config import ConfigError
+    from openlora.trainer.export.exporter import GGUF_PRECISIONS, ExportError, export_run
+
+    if not (run_dir / "spec.json").is_file():
+        _fail(f"{run_dir}: no spec.json; not a run directory")
+    precisions = gguf_types or list(GGUF_PRECISIONS)
+    bad = [p for p in precisions if p not in GGUF_PRECISIONS]
+    if bad:
+        _fail(f"--gguf-type {bad[0]!r}: choose from {', '.join(GGUF_PRECISIONS)}")
+    try:
+        entries = export_run(run_dir, formats, precisions)  # type: ignore[arg-type]
+    except (ExportError, ConfigError) as exc:
+        _fail(str(exc), code=1)
+    for name, entry in entries.items():
+        folder = run_dir / "exports" / entry["path"]
+        typer.echo(f"{name}: {folder}")
+        checks = entry.get("checks") or ({"": entry["check"]} if "check" in entry else {})
+        for label, check in checks.items():
+            figures = ", ".join(
+                f"{k}={v}" for k, v in check.items() if k not in ("passed", "threshold", "prompts")
+            )
+            typer.echo(f"  check {label}: {figures}".replace("check :", "check:"))
+    typer.echo(f"manifest: {run_dir / 'exports' / 'manifest.json'}")
+
+
+@app.command("chat-model")
+def chat_model(
+    run_dir: Annotated[Path | None, typer.Argument(help="Run directory with a GGUF export.")] = None,
+    gguf: Annotated[Path | None, typer.Option("--gguf", help="GGUF model file instead of a run.")] = None,
+    lora: Annotated[Path | None, typer.Option("--lora", help="LoRA adapter GGUF to apply to --gguf.")] = None,
+    max_tokens: Annotated[int, typer.Option(min=1, max=8192, help="Most tokens per answer.")] = 256,
+    temperature: Annotated[float, typer.Option(min=0.0, max=5.0, help="Sampling temperature.")] = 0.7,
+    system: Annotated[str | None, typer.Option(help="System message for the conversation.")] = None,
+) -> None:
+    """Chat in the terminal with an exported model (streams tokens; Ctrl-D quits)."""
+    from openlora.cli.chat import ChatModelError, resolve_run_models, run_chat
+    from openlora.trainer.export.gguf_check import GGUFCheckError
+
+    if (run_dir is None) == (gguf is None):
+        _fail("give a RUN_DIR or --gguf PATH (not both)")
+    if lora is not None and gguf is None:
+        _fail("--lora needs --gguf")
+    try:
+        model, adapter = resolve_run_models(run_dir) if run_dir is not None else (gguf, lora)
+        code = run_chat(model, adapter, max_tokens, temperature, system)
+    except (ChatModelError, GGUFCheckError) as exc:
+        _fail(str(exc), code=1)
+    raise typer.Exit(code)
+
+
+@app.command()
 def version() -> None:
     """Print the OpenLoRA version."""
     from importlib.metadata import version as dist_version

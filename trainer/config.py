@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from openlora.trainer.yaml_strict import ConfigFileError, load_yaml_mapping
 
 EMBEDDED_BASE = "embedded:smollm2"
+ExportFormat = Literal["adapter", "pt", "merged", "gguf-adapter", "gguf"]
+GGUFType = Literal["f16", "q8_0"]
 
 
 class ConfigError(ValueError):
@@ -133,6 +135,18 @@ class TrainConfig(BaseModel):
         ge=1,
         le=100_000,
         description="Consecutive steps above diverge_factor × min before status 'diverged'.",
+    )
+    outputs: list[ExportFormat] = Field(
+        default_factory=lambda: ["adapter"],
+        description=(
+            "Formats exported when the run completes: adapter (PEFT folder, always written), pt, merged, "
+            "gguf-adapter, gguf. GGUF files are checked in llama.cpp before they are published."
+        ),
+    )
+    gguf_types: list[GGUFType] = Field(
+        default_factory=lambda: ["f16", "q8_0"],
+        min_length=1,
+        description="Precisions of the merged GGUF export (the gguf package cannot write k-quants).",
     )
     num_threads: int | None = Field(
         None, ge=1, le=1024, description="torch CPU threads; unset uses torch's default."

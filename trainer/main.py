@@ -48,6 +48,8 @@ def run_training(root: Path) -> RunResult:
         recipe.setup()
         with memory_limit(config.memory_limit_gb):
             result = recipe.train()
+        if result.status == RunStatus.COMPLETED:
+            result = recipe.export_outputs(result)
     except ConfigError as exc:
         result = RunResult(RunStatus.ERROR, str(exc), evidence={"kind": "config"})
     except DataError as exc:

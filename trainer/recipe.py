@@ -34,6 +34,8 @@ from openlora.trainer.data import (
     tokenize_file,
 )
 from openlora.trainer.data_files import ColumnMap
+from openlora.trainer.export.hf_formats import write_adapter
+from openlora.trainer.export.publish import publish
 from openlora.trainer.guards import StopFlag
 from openlora.trainer.loss import LabelledTokenLoss
 from openlora.trainer.models import apply_lora, load_base_model, load_tokenizer, resolve_source
@@ -93,7 +95,7 @@ class LoRARecipe:
         self.autocast_dtype = self._autocast_dtype()
         self._seed_everything(cfg.seed)
 
-        source = resolve_source(cfg)
+        source = self.source = resolve_source(cfg)
         self.tokenizer = load_tokenizer(source)
         self._prepare_data()
 
@@ -452,8 +454,9 @@ class LoRARecipe:
         if self.val_seqs:
             self.evaluate()
         committed = self.save_checkpoint()
-        self.model.save_pretrained(self.run_dir.adapter, save_embedding_layers=False)
-        self.tokenizer.save_pretrained(self.run_dir.adapter)
+        publish(
+            self.run_dir.exports, "adapter", lambda folder: write_adapter(self.model, self.tokenizer, folder)
+        )
         metrics = self._final_metrics()
         metrics["wall_s"] = round(wall_s, 3)
         self.metrics.write("completed", step=self.step, **metrics)
@@ -465,6 +468,31 @@ class LoRARecipe:
             adapter_dir=str(self.run_dir.adapter),
             checkpoint=str(committed.path),
         )
+
+    def export_outputs(self, result: RunResult) -> RunResult:
+        """Build the config's extra ``outputs`` for a completed run; a failed check ends in status error."""
+        from openlora.trainer.export.exporter import ExportError, ExportSession, export_run
+
+        extra = [name for name in self.config.outputs if name != "adapter"]
+        if not extra:
+            return result
+        session = ExportSession(
+            self.run_dir, self.config, self.source, self.tokenizer, self.model, self.run_dir.adapter
+        )
+        try:
+            entries = export_run(self.run_dir.root, extra, self.config.gguf_types, session=session)
+        except ExportError as exc:
+            self.metrics.write("export_failed", step=self.step, message=str(exc))
+            result.status = RunStatus.ERROR
+            result.message = f"training completed but {exc}"
+            result.evidence = {"kind": "export", "error": str(exc)}
+            return result
+        for name, entry in entries.items():
+            self.metrics.write(
+                "exported", step=self.step, format=name, path=str(self.run_dir.exports / entry["path"])
+            )
+        result.evidence["exports"] = sorted(entries)
+        return result
 
     def cleanup(self) -> None:
         self.metrics.close()
