@@ -80,3 +80,35 @@ def test_crash_between_the_two_renames_is_repaired(tmp_path):
         publish(exports, "fmt", failing)
     assert sorted(p.name for p in exports.iterdir()) == ["fmt", "manifest.json"]
     assert (exports / "fmt" / "a.bin").read_bytes() == b"old"
+
+
+def test_failed_output_export_ends_the_run_in_error_and_keeps_the_adapter(
+    tiny_llama, kv_dataset, tmp_path, monkeypatch
+):
+    from openlora.trainer.main import run_training
+    from openlora.trainer.result import RunStatus
+    from tests.conftest import make_run
+
+    real = gguf_tensors.lora_factors
+
+    def corrupted(*args, **kwargs):
+        factors = real(*args, **kwargs)
+        for factor in factors:
+            factor.b = factor.b * -40.0
+        return factors
+
+    monkeypatch.setattr(exporter.gguf_tensors, "lora_factors", corrupted)
+    run = make_run(
+        tmp_path / "run",
+        base_model=str(tiny_llama),
+        dataset=str(kv_dataset),
+        max_steps=20,
+        learning_rate=2e-2,
+        outputs=["adapter", "pt", "gguf-adapter"],
+    )
+    result = run_training(run)
+    assert result.status == RunStatus.ERROR
+    assert result.evidence["kind"] == "export" and "gguf-adapter" in result.message
+    exports = RunDir(run).exports
+    assert (exports / "adapter" / "adapter_model.safetensors").is_file() and (exports / "pt").is_dir()
+    assert not (exports / "gguf-adapter").exists()
