@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ import pytest
 from tests.fixtures.tiny_models import build_tiny_model
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Never touch the developer's ~/.openlora: every test session gets its own home (subprocesses inherit it).
+os.environ["OPENLORA_HOME"] = tempfile.mkdtemp(prefix="openlora-home-")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 COLORS = ["red", "blue", "green", "yellow", "black", "white", "pink", "gray", "teal", "gold"]
