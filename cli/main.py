@@ -66,6 +66,36 @@ def train(
 
 
 @app.command()
+def run(
+    goal_path: Annotated[Path, typer.Argument(metavar="GOAL.yaml", help="The goal to pursue.")],
+    runs_root: Annotated[Path, typer.Option("--runs", help="Folder that receives the run folder.")] = Path(
+        "runs"
+    ),
+    resume_run: Annotated[
+        bool, typer.Option("--resume", help="Continue the latest run of this goal.")
+    ] = False,
+    run_dir: Annotated[
+        Path | None, typer.Option("--run-dir", help="Exact run folder (new, or to resume).")
+    ] = None,
+) -> None:
+    """Pursue a goal unattended: train, watch, diagnose, fix, relaunch, export, report."""
+    from openlora.agent.goal import GoalError
+    from openlora.agent.runner import RunError, run_goal
+
+    try:
+        final = run_goal(
+            goal_path, runs_root, resume_run, run_dir, echo=lambda line: typer.echo(line, err=True)
+        )
+    except (GoalError, RunError) as exc:
+        _fail(str(exc))
+    root = Path(final["run_root"])
+    typer.echo(f"outcome: {final.get('outcome')} after {len(final.get('attempts', []))} attempt(s)")
+    typer.echo(f"report: {root / 'report.md'}")
+    if final.get("outcome") != "success":
+        raise typer.Exit(1)
+
+
+@app.command()
 def resume(
     run_dir: Annotated[Path, typer.Argument(help="Run directory holding spec.json and checkpoints/.")],
 ) -> None:

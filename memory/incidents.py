@@ -42,6 +42,7 @@ class NewIncident:
     run_id: str | None = None
     attempt: int | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None  # give a stable id to make recording idempotent (a retried step adds nothing)
 
 
 class IncidentMemory:
@@ -70,7 +71,7 @@ class IncidentMemory:
             symptom = item.symptom
             incidents.append(
                 Incident(
-                    id=uuid.uuid4().hex,
+                    id=item.id or uuid.uuid4().hex,
                     diagnosis=Diagnosis(symptom.diagnosis),
                     model_family=symptom.model_family,
                     signature=signature,
@@ -107,8 +108,8 @@ class IncidentMemory:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.executemany(
-                    "INSERT INTO incidents (id, created_at, run_id, attempt, diagnosis, model_family, "
-                    "signature, error_tail, dataset_stats, config, fix, fix_key, outcome, embedding) "
+                    "INSERT OR IGNORE INTO incidents (id, created_at, run_id, attempt, diagnosis, "
+                    "model_family, signature, error_tail, dataset_stats, config, fix, fix_key, outcome, embedding) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )

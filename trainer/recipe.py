@@ -423,8 +423,20 @@ class LoRARecipe:
         self.min_loss = trainer_state["min_loss"] if trainer_state["min_loss"] is not None else math.inf
         self.above_min_streak = trainer_state["above_min_streak"]
         self.last_loss = trainer_state["last_loss"]
+        self._adopt_changed_settings(trainer_state["config"])
         self.metrics.write("resumed", step=self.step, path=str(found.path))
         return set(trainer_state["applied_patches"])
+
+    def _adopt_changed_settings(self, saved: dict[str, Any]) -> None:
+        """A relaunch may resume another attempt's checkpoint with new settings: they win."""
+        changes = {}
+        if saved.get("learning_rate") != self.config.learning_rate:
+            changes["learning_rate"] = self.config.learning_rate
+        for key in ("max_grad_norm", "eval_every", "save_every"):
+            if saved.get(key) != getattr(self.config, key):
+                changes[key] = getattr(self.config, key)
+        if changes:
+            self.apply_patch(ControlPatch(patch_id=f"spec-{self.step}", **changes))
 
     # ------------------------------------------------------------------ ending
     def _final_metrics(self) -> dict[str, float]:

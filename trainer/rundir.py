@@ -115,9 +115,10 @@ def read_events(path: Path) -> list[dict[str, Any]]:
 
 
 def loss_trace(path: Path) -> dict[int, float]:
-    """Step → loss as the run finally saw it: after a resume, later events replace earlier ones."""
+    """Step → loss as the run finally saw it (NaN where not finite); later events win after a resume."""
     trace: dict[int, float] = {}
     for event in read_events(path):
         if event.get("event") == "step":
-            trace[int(event["step"])] = float(event["loss"])
+            loss = event.get("loss")
+            trace[int(event["step"])] = float(loss) if loss is not None else math.nan
     return trace

@@ -1,0 +1,155 @@
+"""A decision of the advisor, validated again in Python before any tool runs.
+
+The advisor's JSON is parsed into :class:`AdvisorChoice` (``extra="forbid"``, enums, finite bounded
+numbers). The chosen action must be one of the detectors' candidates (or ``stop``); its ``lr_factor``
+may scale a learning-rate candidate only within ×0.1–×2 of the current lr, and an lr cut may always
+go down to the safe prior. The resulting settings are validated by the trainer's own config model.
+A choice that fails any check is replaced by the rules' best candidate, and that is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from openlora.agent.detectors import Candidate, Finding
+from openlora.trainer.config import TrainConfig
+
+LR_FACTOR_MIN, LR_FACTOR_MAX = 0.1, 2.0
+ACTIONS = (
+    "lower_lr",
+    "raise_lr",
+    "add_warmup",
+    "clip_gradients",
+    "reduce_batch",
+    "shorten_sequences",
+    "gradient_checkpointing",
+    "more_steps",
+    "early_stop",
+    "restructure_data",
+    "stop",
+)
+
+
+class AdvisorChoice(BaseModel):
+    """What the advisor may say."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    diagnosis: str = Field(..., max_length=32)
+    action: str = Field(..., max_length=32)
+    lr_factor: float = Field(1.0, ge=LR_FACTOR_MIN, le=LR_FACTOR_MAX)
+    reason: str = Field("", max_length=300)
+
+
+@dataclass
+class Decision:
+    """The validated decision the agent acts on."""
+
+    diagnosis: str
+    action: str
+    changes: dict[str, Any]
+    reason: str
+    source: str  # "advisor" or "rules" (fallback)
+    live: bool = False
+    rejected: str | None = None  # why the advisor's own choice was refused, if it was
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def decision_schema(finding: Finding) -> dict[str, Any]:
+    """JSON schema for constrained decoding: enums for diagnosis and action, bounded numbers."""
+    actions = sorted({c.action for c in finding.candidates} | {"stop"})
+    return {
+        "type": "object",
+        "properties": {
+            "diagnosis": {"type": "string", "enum": [finding.diagnosis.value]},
+            "action": {"type": "string", "enum": actions},
+            "lr_factor": {"type": "number", "minimum": LR_FACTOR_MIN, "maximum": LR_FACTOR_MAX},
+            "reason": {"type": "string", "maxLength": 160},
+        },
+        "required": ["diagnosis", "action", "lr_factor", "reason"],
+        "additionalProperties": False,
+    }
+
+
+def _scaled_lr(candidate: Candidate, factor: float, current_lr: float, prior_lr: float) -> dict[str, Any]:
+    """Let the advisor's factor move an lr candidate, within the caps."""
+    changes = dict(candidate.changes)
+    if "learning_rate" not in changes or factor == 1.0:
+        return changes
+    proposed = current_lr * factor
+    if candidate.action in ("lower_lr", "add_warmup", "clip_gradients") and factor < 1.0:
+        changes["learning_rate"] = min(changes["learning_rate"], max(proposed, current_lr * LR_FACTOR_MIN))
+    elif candidate.action == "raise_lr" and factor > 1.0:
+        changes["learning_rate"] = min(proposed, current_lr * LR_FACTOR_MAX)
+    return changes
+
+
+def check_changes(config: dict[str, Any], changes: dict[str, Any], prior_lr: float) -> None:
+    """Raise ValueError unless ``changes`` respect the caps and give a valid training config."""
+    lr = float(config["learning_rate"])
+    if "learning_rate" in changes:
+        new = float(changes["learning_rate"])
+        if not (min(lr * LR_FACTOR_MIN, prior_lr) * 0.999 <= new <= lr * LR_FACTOR_MAX * 1.001):
+            raise ValueError(f"learning_rate {new:g} is outside ×{LR_FACTOR_MIN}–×{LR_FACTOR_MAX} of {lr:g}")
+    try:
+        TrainConfig.model_validate({**config, **changes})
+    except ValidationError as exc:
+        raise ValueError(f"changes {changes} give an invalid config: {exc.errors()[0]['msg']}") from None
+
+
+def validate_choice(
+    raw: str | dict[str, Any], finding: Finding, config: dict[str, Any], prior_lr: float
+) -> Decision:
+    """Turn the advisor's output into a Decision, or fall back to the rules' best candidate."""
+    fallback = finding.candidates[0] if finding.candidates else Candidate("stop", {}, "no candidate fix")
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else raw
+        choice = AdvisorChoice.model_validate(data)
+        if choice.diagnosis != finding.diagnosis.value:
+            raise ValueError(
+                f"diagnosis {choice.diagnosis!r} differs from the detectors' {finding.diagnosis.value!r}"
+            )
+        if choice.action == "stop":
+            return Decision(finding.diagnosis.value, "stop", {}, choice.reason, "advisor")
+        candidate = next((c for c in finding.candidates if c.action == choice.action), None)
+        if candidate is None:
+            raise ValueError(f"action {choice.action!r} is not one of the candidates")
+        changes = _scaled_lr(candidate, choice.lr_factor, float(config["learning_rate"]), prior_lr)
+        check_changes(config, changes, prior_lr)
+        return Decision(
+            finding.diagnosis.value,
+            candidate.action,
+            changes,
+            choice.reason.strip() or candidate.why,
+            "advisor",
+            live=candidate.live,
+        )
+    except ValidationError as exc:
+        reason = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
+        )
+        return _fallback(finding, fallback, config, prior_lr, reason)
+    except (ValueError, TypeError) as exc:
+        return _fallback(finding, fallback, config, prior_lr, str(exc))
+
+
+def _fallback(
+    finding: Finding, fallback: Candidate, config: dict[str, Any], prior_lr: float, reason: str
+) -> Decision:
+    """The rules' best candidate, recorded as such with why the advisor's choice was refused."""
+    check_changes(config, fallback.changes, prior_lr)
+    return Decision(
+        finding.diagnosis.value,
+        fallback.action,
+        dict(fallback.changes),
+        fallback.why,
+        "rules",
+        live=fallback.live,
+        rejected=reason.splitlines()[0][:300],
+    )

@@ -1,0 +1,250 @@
+"""Deterministic detectors over ``metrics.jsonl`` and ``result.json``, each with candidate fixes.
+
+Thresholds (in the spirit of SageMaker Debugger's built-in rules):
+- nan / diverged / oom / data_error / error: the trainer's own status (it stops on a non-finite
+  loss or gradient, on loss > ``diverge_factor`` × its running minimum for ``diverge_patience``
+  steps, and on allocation failure).
+- loss_spike (live): a step loss above 3 × the median of the previous 10 steps.
+- plateau: over the last 40 % of steps (at least 8), the loss fell by less than 1 %.
+- overfit: validation loss rose ≥ 10 % above its minimum over ≥ 2 evaluations while the
+  training loss kept falling.
+- throughput_collapse: tokens/s in the last 10 steps below 50 % of the first 10 steps' median.
+- underfit: the run completed but missed the goal's target while its loss was still falling.
+Candidate fixes only ever propose bounded changes; the advisor chooses among them.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from openlora.memory.records import Diagnosis
+
+SPIKE_FACTOR = 3.0
+PLATEAU_SHARE, PLATEAU_MIN_STEPS, PLATEAU_GAIN = 0.4, 8, 0.01
+OVERFIT_RISE = 0.10
+THROUGHPUT_DROP = 0.5
+
+
+@dataclass
+class Candidate:
+    """A fix the detectors propose: an action and the training settings it changes."""
+
+    action: str
+    changes: dict[str, Any]
+    why: str
+    live: bool = False  # applied to the running trainer through control.json
+
+
+@dataclass
+class Finding:
+    """A diagnosis with its evidence and candidate fixes (best first by the rules)."""
+
+    diagnosis: Diagnosis
+    evidence: dict[str, Any]
+    candidates: list[Candidate] = field(default_factory=list)
+
+    def summary(self) -> str:
+        shown = ", ".join(f"{k}={_short(v)}" for k, v in self.evidence.items())
+        return f"{self.diagnosis.value}: {shown}"
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)[:80]
+
+
+def losses(events: list[dict[str, Any]]) -> list[float]:
+    steps: dict[int, float] = {}
+    for event in events:
+        if event.get("event") == "step":
+            value = event.get("loss")
+            steps[int(event["step"])] = float(value) if value is not None else math.nan
+    return [steps[k] for k in sorted(steps)]
+
+
+def val_losses(events: list[dict[str, Any]]) -> list[float]:
+    return [
+        float(e["val_loss"]) for e in events if e.get("event") == "eval" and e.get("val_loss") is not None
+    ]
+
+
+def targets_met(metrics: dict[str, Any], success: dict[str, Any]) -> bool:
+    checks = []
+    if success.get("val_loss_below") is not None:
+        checks.append(metrics.get("val_loss", math.inf) < success["val_loss_below"])
+    if success.get("train_loss_below") is not None:
+        checks.append(metrics.get("train_loss", math.inf) < success["train_loss_below"])
+    return bool(checks) and all(checks)
+
+
+def live_findings(events: list[dict[str, Any]], config: dict[str, Any], prior_lr: float) -> list[Finding]:
+    """Findings that justify acting on a running trainer (loss spikes)."""
+    curve = [v for v in losses(events) if math.isfinite(v)]
+    if len(curve) < 11:
+        return []
+    window = statistics.median(curve[-11:-1])
+    if curve[-1] > SPIKE_FACTOR * window:
+        lr = float(config["learning_rate"])
+        return [
+            Finding(
+                Diagnosis.LOSS_SPIKE,
+                {"loss": curve[-1], "median_before": window, "step": len(curve)},
+                [
+                    Candidate(
+                        "lower_lr", {"learning_rate": lr * 0.5}, "halve the lr while it runs", live=True
+                    ),
+                    Candidate(
+                        "clip_gradients", {"max_grad_norm": 0.5}, "clip harder while it runs", live=True
+                    ),
+                ],
+            )
+        ]
+    return []
+
+
+def detect(
+    result: dict[str, Any],
+    events: list[dict[str, Any]],
+    config: dict[str, Any],
+    success: dict[str, Any],
+    prior_lr: float,
+) -> Finding:
+    """The one finding that explains how an attempt ended (``healthy`` when the goal is met)."""
+    status = result.get("status")
+    evidence = dict(result.get("evidence") or {})
+    evidence.setdefault("step", result.get("step"))
+    lr = float(config["learning_rate"])
+    safe_lr = min(lr * 0.1, prior_lr)
+    if status == "nan":
+        return Finding(
+            Diagnosis.NAN,
+            evidence,
+            [
+                Candidate(
+                    "lower_lr",
+                    {"learning_rate": safe_lr},
+                    "lr at least 10x lower, no higher than the safe prior",
+                ),
+                Candidate(
+                    "add_warmup",
+                    {
+                        "learning_rate": safe_lr,
+                        "warmup_steps": max(5, int(config.get("max_steps") or 50) // 10),
+                    },
+                    "lower lr with warmup",
+                ),
+                Candidate(
+                    "clip_gradients",
+                    {"learning_rate": safe_lr, "max_grad_norm": 0.5},
+                    "lower lr, clip harder",
+                ),
+            ],
+        )
+    if status == "diverged":
+        return Finding(
+            Diagnosis.DIVERGED,
+            evidence,
+            [
+                Candidate(
+                    "lower_lr", {"learning_rate": min(lr * 0.3, max(prior_lr, lr * 0.1))}, "lower the lr"
+                ),
+                Candidate(
+                    "add_warmup",
+                    {"warmup_steps": max(5, int(config.get("max_steps") or 50) // 10)},
+                    "warm up",
+                ),
+            ],
+        )
+    if status == "oom":
+        batch, accum = int(config["batch_size"]), int(config["grad_accum"])
+        candidates = []
+        if batch > 1:
+            smaller = max(1, batch // 2)
+            candidates.append(
+                Candidate(
+                    "reduce_batch",
+                    {"batch_size": smaller, "grad_accum": accum * batch // smaller},
+                    "halve the batch, raise accumulation: same effective batch",
+                )
+            )
+        if int(config["max_seq_len"]) >= 128:
+            candidates.append(
+                Candidate(
+                    "shorten_sequences",
+                    {"max_seq_len": int(config["max_seq_len"]) // 2},
+                    "halve the sequence length",
+                )
+            )
+        if not config.get("gradient_checkpointing"):
+            candidates.append(
+                Candidate("gradient_checkpointing", {"gradient_checkpointing": True}, "recompute activations")
+            )
+        return Finding(Diagnosis.OOM, evidence, candidates)
+    if status == "data_error":
+        return Finding(
+            Diagnosis.DATA_ERROR, evidence, [Candidate("stop", {}, "the data must be repaired first")]
+        )
+    if status in ("error", "killed"):
+        return Finding(Diagnosis.ERROR, evidence, [Candidate("stop", {}, "not a training-dynamics problem")])
+    metrics = result.get("final_metrics") or {}
+    if targets_met(metrics, success):
+        return Finding(Diagnosis.HEALTHY, {k: metrics[k] for k in ("train_loss", "val_loss") if k in metrics})
+    return _completed_but_short(events, config, metrics, lr)
+
+
+def _completed_but_short(
+    events: list[dict[str, Any]], config: dict[str, Any], metrics: dict[str, Any], lr: float
+) -> Finding:
+    curve = [v for v in losses(events) if math.isfinite(v)]
+    vals = val_losses(events)
+    steps = len(curve)
+    more = {"max_steps": min(10_000_000, max(steps, 1) * 2)}
+    evidence = {k: metrics[k] for k in ("train_loss", "val_loss") if k in metrics} | {"steps": steps}
+    if (
+        len(vals) >= 3
+        and vals[-1] > (1 + OVERFIT_RISE) * min(vals)
+        and curve
+        and curve[-1] < curve[len(curve) // 2]
+    ):
+        best = vals.index(min(vals))
+        return Finding(
+            Diagnosis.OVERFIT,
+            evidence | {"val_min": min(vals), "val_last": vals[-1]},
+            [
+                Candidate(
+                    "early_stop",
+                    {"max_steps": max(1, steps * (best + 1) // len(vals))},
+                    "stop at the best val loss",
+                ),
+            ],
+        )
+    window = max(PLATEAU_MIN_STEPS, int(steps * PLATEAU_SHARE))
+    if steps >= 2 * PLATEAU_MIN_STEPS:
+        tail = curve[-window:]
+        gain = (tail[0] - min(tail)) / max(abs(tail[0]), 1e-9)
+        if gain < PLATEAU_GAIN:
+            return Finding(
+                Diagnosis.PLATEAU,
+                evidence | {"window": window, "gain": gain},
+                [
+                    Candidate("raise_lr", {"learning_rate": lr * 2}, "the loss is flat: a larger step"),
+                    Candidate("more_steps", more, "train longer"),
+                ],
+            )
+    return Finding(
+        Diagnosis.UNDERFIT,
+        evidence,
+        [
+            Candidate("more_steps", more, "the loss is still falling: train longer"),
+            Candidate("raise_lr", {"learning_rate": lr * 1.5}, "learn faster"),
+        ],
+    )
+
+
+def throughput_collapsed(events: list[dict[str, Any]]) -> bool:
+    rates = [e["tokens_per_s"] for e in events if e.get("event") == "step" and e.get("tokens_per_s")]
+    return len(rates) >= 20 and statistics.median(rates[-10:]) < THROUGHPUT_DROP * statistics.median(
+        rates[:10]
+    )

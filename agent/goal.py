@@ -1,0 +1,163 @@
+"""goal.yaml: what the supervisor is asked to achieve, validated strictly before anything runs.
+
+A goal names the task in words, the base model, the data, what success means, the budget, the
+outputs, the advisor model and the approval policy; ``training`` may pin any training setting
+(validated against the trainer's own config). Unknown and duplicate keys, NaN, out-of-range
+numbers, missing files and unknown output formats are errors naming the field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from openlora.trainer.config import (
+    EMBEDDED_BASE,
+    ConfigError,
+    ExportFormat,
+    TrainConfig,
+    format_validation_error,
+)
+from openlora.trainer.yaml_strict import ConfigFileError, load_yaml_mapping
+
+PLANNED_BY_AGENT = {"name", "base_model", "dataset", "val_dataset", "outputs"}
+
+
+class GoalError(ValueError):
+    """The goal file is invalid; the message names the file, the field and the bad value."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class Success(_Strict):
+    """When the goal is met (every given threshold must hold)."""
+
+    val_loss_below: float | None = Field(
+        None, gt=0, le=100, description="Final validation loss must be below this."
+    )
+    train_loss_below: float | None = Field(
+        None, gt=0, le=100, description="Final training loss must be below this."
+    )
+
+    @model_validator(mode="after")
+    def _some_target(self) -> Success:
+        if self.val_loss_below is None and self.train_loss_below is None:
+            raise ValueError("give at least one target: val_loss_below or train_loss_below")
+        return self
+
+
+class Budget(_Strict):
+    """Limits on the whole supervised run."""
+
+    max_attempts: int = Field(4, ge=1, le=20, description="Training attempts, the first included.")
+    max_wall_minutes: float = Field(
+        60.0, gt=0, le=7 * 24 * 60, description="Wall-clock limit for the whole goal."
+    )
+    max_live_patches: int = Field(2, ge=0, le=20, description="Live patches per attempt.")
+
+
+class AdvisorSettings(_Strict):
+    """The local model that chooses among candidate fixes."""
+
+    model: str = Field(EMBEDDED_BASE, description="'embedded:smollm2' or a path to any instruct GGUF.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature of decisions.")
+    max_tokens: int = Field(160, ge=32, le=2048, description="Most tokens per decision.")
+    n_ctx: int = Field(2048, ge=512, le=131072, description="Context window of the advisor.")
+
+
+class Goal(_Strict):
+    """A supervised fine-tuning goal."""
+
+    name: str = Field(
+        ...,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Short name; run folders are named after it.",
+    )
+    task: str = Field(..., min_length=1, max_length=2000, description="The task in words.")
+    base_model: str = Field(EMBEDDED_BASE, description="Base model, as in the training config.")
+    dataset: str = Field(..., description="Training data file (.txt, .jsonl, .csv).")
+    eval_dataset: str | None = Field(None, description="Optional held-out file used as the validation set.")
+    success: Success = Field(..., description="What success means.")
+    budget: Budget = Field(default_factory=Budget, description="Attempts and wall time.")
+    training: dict[str, Any] = Field(
+        default_factory=dict, description="Training settings to pin (trainer config keys)."
+    )
+    outputs: list[ExportFormat] = Field(default_factory=lambda: ["adapter"], description="Formats to export.")
+    advisor: AdvisorSettings = Field(default_factory=AdvisorSettings, description="Advisor model settings.")
+    approval: Literal["auto", "ask"] = Field(
+        "auto", description="auto: apply decisions; ask: the TUI asks first."
+    )
+    memory: bool = Field(True, description="Consult and feed the incident memory.")
+
+    @field_validator("training")
+    @classmethod
+    def _training_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        owned = sorted(PLANNED_BY_AGENT & set(value))
+        if owned:
+            raise ValueError(f"{owned} are set at the top level of the goal, not under training")
+        unknown = sorted(set(value) - set(TrainConfig.model_fields))
+        if unknown:
+            raise ValueError(f"unknown training setting(s) {unknown}")
+        return value
+
+    def resolve(self, base_dir: Path) -> Goal:
+        """Resolve and check paths relative to the goal file; validate the pinned training settings."""
+        updates: dict[str, Any] = {}
+        for field in ("dataset", "eval_dataset"):
+            value = getattr(self, field)
+            if value is None:
+                continue
+            path = Path(value).expanduser()
+            path = path if path.is_absolute() else base_dir / path
+            if not path.is_file():
+                raise GoalError(f"{field}: file not found: {path}")
+            updates[field] = str(path.resolve())
+        if self.advisor.model != EMBEDDED_BASE:
+            path = Path(self.advisor.model).expanduser()
+            path = path if path.is_absolute() else base_dir / path
+            if not path.is_file() or path.suffix != ".gguf":
+                raise GoalError(f"advisor.model: not a GGUF file: {path}")
+            updates["advisor"] = self.advisor.model_copy(update={"model": str(path.resolve())})
+        resolved = self.model_copy(update=updates)
+        try:
+            resolved.base_config().resolve_paths(base_dir)
+        except ConfigError as exc:
+            raise GoalError(str(exc).replace("test:", "training:")) from None
+        return resolved
+
+    def base_config(self, **overrides: Any) -> TrainConfig:
+        """A training config from the goal (and ``overrides``), validated by the trainer's model."""
+        data = {
+            "name": self.name,
+            "base_model": self.base_model,
+            "dataset": self.dataset,
+            "val_dataset": self.eval_dataset,
+            **self.training,
+            **overrides,
+        }
+        try:
+            return TrainConfig.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, "training")) from None
+
+
+def load_goal(path: Path) -> Goal:
+    """Read, validate and resolve a goal file; GoalError names the file and field."""
+    try:
+        data = load_yaml_mapping(path)
+    except ConfigFileError as exc:
+        raise GoalError(str(exc)) from None
+    try:
+        goal = Goal.model_validate(data)
+    except ValidationError as exc:
+        raise GoalError(format_validation_error(exc, str(path))) from None
+    try:
+        return goal.resolve(path.parent)
+    except GoalError as exc:
+        raise GoalError(f"{path}: {exc}") from None

@@ -1,0 +1,406 @@
+"""Graph nodes: plain functions over the state that return a partial update.
+
+inspect_data → recall → plan → launch → monitor → detect → (decide → relaunch → monitor …)
+→ export → report. Every step is idempotent under ``--resume``: launching reattaches to a live
+trainer, patch and incident ids are derived from the attempt, so a repeated step adds nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.tools import StructuredTool
+from langgraph.runtime import Runtime
+from pydantic import create_model
+
+from openlora.agent.advisor import AdvisorChatModel
+from openlora.agent.context import Context
+from openlora.agent.decision import AdvisorChoice, Decision, decision_schema, validate_choice
+from openlora.agent.detectors import Finding, detect, live_findings, losses
+from openlora.agent.goal import Goal
+from openlora.agent.planner import plan_first_config
+from openlora.agent.state import AgentState
+from openlora.memory.incidents import NewIncident
+from openlora.memory.records import Diagnosis, Fix, Outcome
+from openlora.memory.signature import Symptom, describe_curve
+from openlora.prompts import render
+from openlora.tools.inspect_dataset import inspect_dataset
+from openlora.tools.launch_run import launch_run, trainer_process
+from openlora.tools.patch_hyperparams import patch_hyperparams
+from openlora.tools.read_telemetry import read_telemetry
+from openlora.tools.recall_incidents import recall_incidents
+from openlora.tools.relaunch_from_checkpoint import relaunch_from_checkpoint
+from openlora.tools.stop_run import stop_run
+from openlora.trainer.rundir import RunDir, read_events, read_json
+
+
+def _say(runtime: Runtime[Context], node: str, text: str) -> dict[str, Any]:
+    entry = {"t": round(time.time(), 3), "node": node, "text": text}
+    runtime.context.echo(f"[{node}] {text}")
+    return entry
+
+
+def _goal(state: AgentState) -> Goal:
+    return Goal.model_validate(state["goal"])
+
+
+def inspect_data(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    report = inspect_dataset(runtime.context.tools, "train")
+    problems = "; ".join(report["problems"]) or "no problems found"
+    return {"dataset": report, "timeline": [_say(runtime, "inspect", f"{report['rows']} rows, {problems}")]}
+
+
+def recall(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    goal = _goal(state)
+    memory = runtime.context.memory if goal.memory else None
+    query = f"{goal.task}. base model {goal.base_model}. settings: {goal.training}"
+    found = recall_incidents(memory, query, k=5)
+    text = f"{len(found['incidents'])} similar past incidents" if memory is not None else "memory is off"
+    return {"recalled": found, "timeline": [_say(runtime, "recall", text)]}
+
+
+def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    goal = _goal(state)
+    memory = runtime.context.memory if goal.memory else None
+    planned = plan_first_config(goal, state["dataset"]["rows"], memory)
+    lines = [_say(runtime, "plan", note) for note in planned.notes]
+    return {
+        "config": planned.config,
+        "prior_lr": planned.prior_lr,
+        "model_family": planned.model_family,
+        "plan_notes": planned.notes,
+        "memory_hits": planned.memory_hits,
+        "attempt": 1,
+        "attempts": [],
+        "pending_incident": None,
+        "timeline": lines,
+    }
+
+
+def launch(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    launched = launch_run(runtime.context.tools, state["attempt"], state["config"])
+    verb = "reattached to" if launched["reattached"] else "started"
+    cfg = state["config"]
+    text = (
+        f"attempt {state['attempt']}: {verb} the trainer (lr {cfg['learning_rate']:g}, "
+        f"batch {cfg['batch_size']}×{cfg['grad_accum']}, seq {cfg['max_seq_len']})"
+    )
+    return {"timeline": [_say(runtime, "launch", text)]}
+
+
+def _agent_patches(events: list[dict[str, Any]], attempt: int) -> int:
+    return sum(
+        1
+        for e in events
+        if e.get("event") == "patch_applied" and str(e.get("patch_id", "")).startswith(f"a{attempt}-")
+    )
+
+
+def monitor(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Poll the running attempt until it ends; patch it live on a loss spike (bounded per attempt)."""
+    ctx, attempt, goal = runtime.context, state["attempt"], _goal(state)
+    rd = RunDir(ctx.tools.attempt_dir(attempt))
+    lines: list[dict[str, Any]] = []
+    last_step_shown = 0
+    deadline = state["started_at"] + goal.budget.max_wall_minutes * 60
+    while True:
+        telemetry = read_telemetry(ctx.tools, attempt)
+        events = telemetry["events"]
+        step = telemetry["last"].get("step") or 0
+        if step - last_step_shown >= 25:
+            last_step_shown = step
+            ctx.echo(f"[monitor] attempt {attempt} step {step} loss {telemetry['last'].get('loss')}")
+        if telemetry["result"] is not None and not telemetry["running"]:
+            break
+        if time.time() > deadline:
+            stop_run(ctx.tools, attempt)
+            lines.append(_say(runtime, "monitor", "wall-time budget spent: stopped the trainer"))
+            continue
+        applied = _agent_patches(events, attempt)
+        pending = (
+            rd.control.exists()
+            and read_json(rd.control).get("patch_id", "").startswith(f"a{attempt}-")
+            and (read_json(rd.control)["patch_id"] not in {e.get("patch_id") for e in events})
+        )
+        if telemetry["running"] and not pending and applied < goal.budget.max_live_patches:
+            for finding in live_findings(events, state["config"], state["prior_lr"]):
+                decision = _decide(state, runtime, finding, events)
+                if decision.live and decision.changes:
+                    patch_id = f"a{attempt}-p{applied + 1}"
+                    patch_hyperparams(
+                        ctx.tools,
+                        attempt,
+                        patch_id,
+                        **{
+                            k: v
+                            for k, v in decision.changes.items()
+                            if k in ("learning_rate", "max_grad_norm")
+                        },
+                    )
+                    lines.append(
+                        _say(runtime, "patch", f"{patch_id}: {decision.changes} ({decision.reason})")
+                    )
+                break
+        if telemetry["result"] is None and not telemetry["running"] and trainer_process(rd.root) is None:
+            time.sleep(ctx.poll_s)  # the trainer may just have exited; re-read once before concluding
+            if not rd.result.exists():
+                raise RuntimeError(
+                    f"attempt {attempt}: the trainer died without writing result.json (see "
+                    f"{rd.root / 'trainer.log'})"
+                )
+        time.sleep(ctx.poll_s)
+    result = telemetry["result"]
+    record = {
+        "number": attempt,
+        "config": state["config"],
+        "status": result["status"],
+        "message": result["message"],
+        "final_metrics": result.get("final_metrics") or {},
+        "run_dir": str(rd.root),
+        "patches": [e for e in events if e.get("event") == "patch_applied"],
+    }
+    lines.append(
+        _say(runtime, "monitor", f"attempt {attempt} ended: {result['status']} — {result['message']}")
+    )
+    return {"attempts": [*state.get("attempts", []), record], "timeline": lines}
+
+
+def detect_node(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    ctx, attempt, goal = runtime.context, state["attempt"], _goal(state)
+    rd = RunDir(ctx.tools.attempt_dir(attempt))
+    result = read_json(rd.result)
+    finding = detect(
+        result, read_events(rd.metrics), state["config"], goal.success.model_dump(), state["prior_lr"]
+    )
+    lines = [_say(runtime, "detect", finding.summary())]
+    pending = state.get("pending_incident")
+    if pending and ctx.memory is not None and goal.memory:
+        outcome = Outcome.FIXED if finding.diagnosis == Diagnosis.HEALTHY else Outcome.NOT_FIXED
+        ctx.memory.update_outcome(pending, outcome)
+        lines.append(_say(runtime, "memory", f"incident {pending[:12]}: fix {outcome.value}"))
+    attempts = state["attempts"]
+    attempts[-1] = {**attempts[-1], "finding": _finding_json(finding)}
+    return {
+        "finding": _finding_json(finding),
+        "pending_incident": None,
+        "attempts": attempts,
+        "timeline": lines,
+    }
+
+
+def _finding_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "diagnosis": finding.diagnosis.value,
+        "evidence": finding.evidence,
+        "candidates": [c.__dict__ for c in finding.candidates],
+    }
+
+
+def _finding(data: dict[str, Any]) -> Finding:
+    from openlora.agent.detectors import Candidate
+
+    return Finding(
+        Diagnosis(data["diagnosis"]), data["evidence"], [Candidate(**c) for c in data["candidates"]]
+    )
+
+
+def _decide(
+    state: AgentState, runtime: Runtime[Context], finding: Finding, events: list[dict[str, Any]]
+) -> Decision:
+    """Ask the advisor (constrained tool call) to choose among the candidates; validate; fall back."""
+    ctx, goal = runtime.context, _goal(state)
+    memory = ctx.memory if goal.memory else None
+    symptom = Symptom(finding.diagnosis.value, state["model_family"], losses(events), config=state["config"])
+    recalled = recall_incidents(memory, symptom.signature(), k=5, model_family=state["model_family"])
+    memory_text = (
+        "\n".join(
+            f"- {f['fix']['action']} {f['fix']['changes']}: worked {f['worked']}, failed {f['failed']}"
+            for f in recalled["fixes"][:4]
+        )
+        or "- nothing similar remembered"
+    )
+    candidates = "\n".join(f"- {c.action}: {c.changes} ({c.why})" for c in finding.candidates)
+    settings = {
+        k: state["config"][k]
+        for k in (
+            "learning_rate",
+            "batch_size",
+            "grad_accum",
+            "max_seq_len",
+            "warmup_steps",
+            "max_grad_norm",
+            "max_steps",
+        )
+    }
+    prompt = render(
+        "decide",
+        task=goal.task[:300],
+        model_family=state["model_family"],
+        attempt=state["attempt"],
+        max_attempts=goal.budget.max_attempts,
+        settings=settings,
+        finding=finding.summary(),
+        curve=describe_curve(losses(events)) or "no steps",
+        candidates=candidates,
+        memory=memory_text,
+        samples="\n".join(state["dataset"].get("samples", [])),
+    )
+    schema = decision_schema(finding)
+    tool = StructuredTool.from_function(
+        func=lambda **kwargs: kwargs,
+        name="choose_fix",
+        description="Choose one candidate fix.",
+        args_schema=create_model("ChooseFix", __base__=AdvisorChoice),
+    )
+    tool_spec = {
+        "type": "function",
+        "function": {"name": "choose_fix", "description": tool.description, "parameters": schema},
+    }
+    model = AdvisorChatModel(advisor=ctx.advisor).bind(tools=[tool_spec])
+    message = model.invoke(
+        [SystemMessage("You are the training supervisor. Reply with one tool call."), HumanMessage(prompt)]
+    )
+    raw: Any = message.tool_calls[0]["args"] if message.tool_calls else str(message.content)
+    decision = validate_choice(raw, finding, state["config"], state["prior_lr"])
+    note = f" (advisor's choice refused: {decision.rejected})" if decision.rejected else ""
+    runtime.context.echo(
+        f"[decide] {finding.diagnosis.value} → {decision.action} {decision.changes} "
+        f"[{decision.source}] {decision.reason}{note}"
+    )
+    if ctx.registry is not None:
+        ctx.registry.record_decision(
+            _run_id(state),
+            state["attempt"],
+            decision.action,
+            decision.changes,
+            decision.reason,
+            decision.source,
+            decision.diagnosis,
+        )
+    decision_memory = recalled["fixes"][:4]
+    decision.__dict__["memory"] = decision_memory
+    return decision
+
+
+def _run_id(state: AgentState) -> str:
+    from pathlib import Path
+
+    return Path(state["run_root"]).name
+
+
+def decide(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    ctx, goal, attempt = runtime.context, _goal(state), state["attempt"]
+    finding = _finding(state["finding"])
+    events = read_events(RunDir(ctx.tools.attempt_dir(attempt)).metrics)
+    decision = _decide(state, runtime, finding, events)
+    lines = [
+        _say(
+            runtime, "decide", f"{decision.action} {decision.changes} — {decision.reason} [{decision.source}]"
+        )
+    ]
+    incident_id = None
+    if decision.action != "stop" and ctx.memory is not None and goal.memory:
+        symptom = Symptom(
+            finding.diagnosis.value,
+            state["model_family"],
+            losses(events),
+            error_tail=str(finding.evidence.get("error", "")),
+            config=state["config"],
+            dataset_stats={"rows": state["dataset"]["rows"]},
+        )
+        incident_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{state['run_root']}#{attempt}").hex
+        ctx.memory.add(
+            NewIncident(
+                symptom,
+                Fix(decision.action, decision.changes),
+                run_id=_run_id(state),
+                attempt=attempt,
+                config=state["config"],
+                id=incident_id,
+            )
+        )
+        lines.append(_say(runtime, "memory", f"incident {incident_id[:12]} recorded (outcome pending)"))
+    attempts = state["attempts"]
+    attempts[-1] = {**attempts[-1], "decision": decision.to_json()}
+    return {
+        "decision": decision.to_json(),
+        "pending_incident": incident_id,
+        "attempts": attempts,
+        "timeline": lines,
+    }
+
+
+def relaunch(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    ctx, attempt = runtime.context, state["attempt"]
+    changes = state["decision"]["changes"]
+    fresh = state["finding"]["diagnosis"] in ("nan", "diverged", "oom")
+    launched = relaunch_from_checkpoint(ctx.tools, attempt, changes, use_checkpoint=not fresh)
+    config = read_json(RunDir(ctx.tools.attempt_dir(attempt + 1)).spec)
+    origin = launched["from_checkpoint"] or "scratch"
+    text = f"attempt {attempt + 1} from {origin} with {changes}"
+    return {
+        "attempt": attempt + 1,
+        "config": config,
+        "finding": None,
+        "timeline": [_say(runtime, "relaunch", text)],
+    }
+
+
+def export(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    goal = _goal(state)
+    extra = [f for f in goal.outputs if f != "adapter"]
+    if not extra:
+        return {
+            "outcome": "success",
+            "exports": {"adapter": "exports/adapter"},
+            "timeline": [_say(runtime, "export", "adapter written by the trainer")],
+        }
+    from openlora.tools.export_model import export_model
+
+    try:
+        exported = export_model(runtime.context.tools, state["attempt"], extra)
+    except Exception as exc:
+        return {
+            "outcome": "export_failed",
+            "exports": {"error": str(exc)},
+            "timeline": [_say(runtime, "export", f"export failed: {exc}")],
+        }
+    return {
+        "outcome": "success",
+        "exports": exported,
+        "timeline": [_say(runtime, "export", f"exported {', '.join(exported)}")],
+    }
+
+
+def give_up(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    finding = state.get("finding") or {}
+    decision = state.get("decision") or {}
+    reason = (
+        "the advisor chose to stop" if decision.get("action") == "stop" else "the attempt budget is spent"
+    )
+    return {
+        "outcome": "failed",
+        "timeline": [_say(runtime, "stop", f"{reason} ({finding.get('diagnosis')})")],
+    }
+
+
+def report_node(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    from openlora.agent.report import write_report
+
+    paths = write_report(state)
+    return {"timeline": [_say(runtime, "report", f"{paths['md']}")]}
+
+
+def budget_left(state: AgentState) -> bool:
+    goal = _goal(state)
+    return state["attempt"] < goal.budget.max_attempts and time.time() < state["started_at"] + (
+        goal.budget.max_wall_minutes * 60
+    )
+
+
+def finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
