@@ -109,7 +109,8 @@ class IncidentMemory:
             try:
                 db.executemany(
                     "INSERT OR IGNORE INTO incidents (id, created_at, run_id, attempt, diagnosis, "
-                    "model_family, signature, error_tail, dataset_stats, config, fix, fix_key, outcome, embedding) "
+                    "model_family, signature, error_tail, dataset_stats, config, fix, fix_key, outcome, "
+                    "embedding) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
