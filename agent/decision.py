@@ -1,7 +1,8 @@
 """A decision of the advisor, validated again in Python before any tool runs.
 
 The advisor's JSON is parsed into :class:`AdvisorChoice` (``extra="forbid"``, enums, finite bounded
-numbers). The chosen action must be one of the detectors' candidates (or ``stop``); its ``lr_factor``
+numbers). The chosen action must be one of the detectors' candidates (``stop`` only where the
+detectors propose it: a tiny advisor may not abandon a fixable run with budget left); its ``lr_factor``
 may scale a learning-rate candidate only within ×0.1–×2 of the current lr, and an lr cut may always
 go down to the safe prior. The resulting settings are validated by the trainer's own config model.
 A choice that fails any check is replaced by the rules' best candidate, and that is recorded.
@@ -63,7 +64,7 @@ class Decision:
 
 def decision_schema(finding: Finding) -> dict[str, Any]:
     """JSON schema for constrained decoding: enums for diagnosis and action, bounded numbers."""
-    actions = sorted({c.action for c in finding.candidates} | {"stop"})
+    actions = sorted({c.action for c in finding.candidates}) or ["stop"]
     return {
         "type": "object",
         "properties": {
@@ -115,8 +116,6 @@ def validate_choice(
             raise ValueError(
                 f"diagnosis {choice.diagnosis!r} differs from the detectors' {finding.diagnosis.value!r}"
             )
-        if choice.action == "stop":
-            return Decision(finding.diagnosis.value, "stop", {}, choice.reason, "advisor")
         candidate = next((c for c in finding.candidates if c.action == choice.action), None)
         if candidate is None:
             raise ValueError(f"action {choice.action!r} is not one of the candidates")

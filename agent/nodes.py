@@ -266,11 +266,6 @@ def _decide(
     )
     raw: Any = message.tool_calls[0]["args"] if message.tool_calls else str(message.content)
     decision = validate_choice(raw, finding, state["config"], state["prior_lr"])
-    note = f" (advisor's choice refused: {decision.rejected})" if decision.rejected else ""
-    runtime.context.echo(
-        f"[decide] {finding.diagnosis.value} → {decision.action} {decision.changes} "
-        f"[{decision.source}] {decision.reason}{note}"
-    )
     if ctx.registry is not None:
         ctx.registry.record_decision(
             _run_id(state),
@@ -297,11 +292,10 @@ def decide(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     finding = _finding(state["finding"])
     events = read_events(RunDir(ctx.tools.attempt_dir(attempt)).metrics)
     decision = _decide(state, runtime, finding, events)
-    lines = [
-        _say(
-            runtime, "decide", f"{decision.action} {decision.changes} — {decision.reason} [{decision.source}]"
-        )
-    ]
+    refused = f" (the advisor's choice was refused: {decision.rejected})" if decision.rejected else ""
+    text = f"{finding.diagnosis.value} → {decision.action} {decision.changes} — {decision.reason}"
+    text += f" [{decision.source}]"
+    lines = [_say(runtime, "decide", text + refused)]
     incident_id = None
     if decision.action != "stop" and ctx.memory is not None and goal.memory:
         symptom = Symptom(

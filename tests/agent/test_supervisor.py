@@ -1,0 +1,142 @@
+"""The supervisor end to end: tiny base models, the real embedded advisor, real memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from openlora.agent.runner import run_goal
+from openlora.memory.incidents import IncidentMemory
+from openlora.memory.records import Outcome
+from openlora.memory.registry import RunRegistry
+from openlora.trainer.rundir import read_events, read_json
+from tests.agent.conftest import env_with, write_goal
+
+CLI = str(Path(sys.executable).parent / "openlora-agent")
+
+
+def _attempts(root: Path) -> list[Path]:
+    return sorted(root.glob("attempt-*"))
+
+
+def test_nan_goal_is_rescued_and_the_second_run_starts_from_the_remembered_fix(
+    home, tiny_llama, kv_dataset, tmp_path
+):
+    goal = write_goal(tmp_path / "goal", tiny_llama, kv_dataset)
+    lines: list[str] = []
+    first = run_goal(goal, tmp_path / "runs", echo=lines.append, poll_s=0.1)
+
+    assert first["outcome"] == "success"
+    statuses = [a["status"] for a in first["attempts"]]
+    assert statuses[0] == "nan" and statuses[-1] == "completed"
+    rescue = first["attempts"][0]
+    assert rescue["finding"]["diagnosis"] == "nan"
+    assert rescue["decision"]["changes"]["learning_rate"] < 30 * 0.1 + 1e-9
+    assert first["attempts"][-1]["final_metrics"]["val_loss"] < 5.5
+
+    report = (Path(first["run_root"]) / "report.md").read_text()
+    assert "diagnosis: **nan**" in report and "decision: **" in report and "- reason: " in report
+    assert (Path(first["run_root"]) / "loss.png").stat().st_size > 1000
+    assert json.loads((Path(first["run_root"]) / "report.json").read_text())["outcome"] == "success"
+    assert any(line.startswith("[decide]") for line in lines)  # the console timeline shows the decision
+
+    memory = IncidentMemory()
+    (hit,) = [h for h in memory.search("loss became nan", k=5) if h.incident.diagnosis == "nan"]
+    assert hit.incident.outcome == Outcome.FIXED
+    assert hit.incident.fix.changes == rescue["decision"]["changes"]
+    decisions = RunRegistry().decisions(Path(first["run_root"]).name)
+    assert [d["action"] for d in decisions] == [rescue["decision"]["action"]]
+
+    second = run_goal(goal, tmp_path / "runs", echo=lines.append, poll_s=0.1)
+    assert second["outcome"] == "success"
+    assert len(second["attempts"]) < len(first["attempts"])
+    assert second["memory_hits"] and second["memory_hits"][0]["incident"] == hit.incident.id
+    assert second["attempts"][0]["config"]["learning_rate"] == rescue["decision"]["changes"]["learning_rate"]
+
+
+def test_oom_halves_the_batch_and_keeps_the_effective_batch(home, tiny_llama, tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(" ".join(f"word{i % 97} and token{i % 89}" for i in range(20_000)), encoding="utf-8")
+    goal = write_goal(
+        tmp_path / "goal",
+        tiny_llama,
+        corpus,
+        budget={"max_attempts": 2},
+        training={
+            "learning_rate": 0.01,
+            "weight_decay": 0.0,
+            "batch_size": 64,
+            "grad_accum": 1,
+            "max_seq_len": 512,
+            "memory_limit_gb": 0.01,
+            "max_steps": 3,
+        },
+    )
+    final = run_goal(goal, tmp_path / "runs", echo=lambda _: None, poll_s=0.1)
+    first, second = final["attempts"][:2]
+    assert first["status"] == "oom" and first["finding"]["diagnosis"] == "oom"
+    assert second["config"]["batch_size"] < 64
+    assert second["config"]["batch_size"] * second["config"]["grad_accum"] == 64
+
+
+def test_kill_and_resume_runs_one_trainer_at_a_time_and_applies_each_patch_once(
+    home, tiny_llama, kv_dataset, tmp_path
+):
+    goal = write_goal(
+        tmp_path / "goal",
+        tiny_llama,
+        kv_dataset,
+        training={"max_steps": 2500, "eval_every": 500, "save_every": 500},
+    )
+    runs = tmp_path / "runs"
+    agent = subprocess.Popen(
+        [CLI, "run", str(goal), "--runs", str(runs)],
+        env=env_with(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 240
+    second = None
+    while time.time() < deadline and agent.poll() is None:
+        roots = list(runs.glob("kv-rescue-*"))
+        if roots and (roots[0] / "attempt-2" / "trainer.pid").exists():
+            second = roots[0] / "attempt-2"
+            if any(e.get("event") == "step" for e in read_events(second / "metrics.jsonl")):
+                break
+        time.sleep(0.05)
+    assert second is not None, "the agent never reached its second attempt"
+    agent.send_signal(signal.SIGKILL)
+    agent.wait(timeout=30)
+    trainer_pid = read_json(second / "trainer.pid")["pid"]
+    os.kill(trainer_pid, 0)  # the trainer outlived the agent
+
+    resumed = subprocess.run(
+        [CLI, "run", str(goal), "--runs", str(runs), "--resume"],
+        env=env_with(home),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert (
+        "reattached to the trainer" in resumed.stderr
+        or "[resume]" in resumed.stderr
+        or "monitor" in resumed.stderr
+    )
+
+    root = second.parent
+    assert [p.name for p in _attempts(root)] == ["attempt-1", "attempt-2"]
+    for attempt in _attempts(root):
+        events = read_events(attempt / "metrics.jsonl")
+        starts = [e for e in events if e["event"] == "run_start"]
+        assert len(starts) == 1, f"{attempt.name} was trained by {len(starts)} trainer processes"
+        patch_ids = [e["patch_id"] for e in events if e["event"] == "patch_applied"]
+        assert len(patch_ids) == len(set(patch_ids))
+    assert len(RunRegistry().decisions(root.name)) == 1  # the relaunch decision was taken once
+    report = json.loads((root / "report.json").read_text())
+    assert report["outcome"] == "success" and len(report["attempts"]) == 2
