@@ -39,7 +39,7 @@ lint: install
 	$(BIN)/lint-imports
 
 demo: install
-	$(BIN)/openlora-agent train examples/quickstart/train.yaml --runs runs
+	$(BIN)/openlora-agent run examples/rescue/goal.yaml --runs runs
 
 clean:
 	rm -rf $(VENV) build runs .pytest_cache

@@ -74,7 +74,6 @@ class Advisor:
         """The model's answer, constrained by ``schema`` (a JSON string; may still break bounds)."""
         began = time.perf_counter()
         llm = self.llm
-        llm.reset()
         out = llm.create_chat_completion(
             messages=messages,
             response_format={"type": "json_object", "schema": schema},

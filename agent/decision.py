@@ -71,7 +71,7 @@ def decision_schema(finding: Finding) -> dict[str, Any]:
             "diagnosis": {"type": "string", "enum": [finding.diagnosis.value]},
             "action": {"type": "string", "enum": actions},
             "lr_factor": {"type": "number", "minimum": LR_FACTOR_MIN, "maximum": LR_FACTOR_MAX},
-            "reason": {"type": "string", "maxLength": 160},
+            "reason": {"type": "string", "maxLength": 80},
         },
         "required": ["diagnosis", "action", "lr_factor", "reason"],
         "additionalProperties": False,

@@ -44,7 +44,7 @@ def test_bad_goals_name_the_field(tmp_path, kv_dataset, extra, expected):
 def test_nan_target_and_missing_dataset_and_cli_exit(tmp_path, kv_dataset):
     path = tmp_path / "goal.yaml"
     path.write_text(_goal_text(kv_dataset, success="success:\n  val_loss_below: .nan\n"), encoding="utf-8")
-    with pytest.raises(GoalError, match="success.val_loss_below = NaN"):
+    with pytest.raises(GoalError, match=r"success\.val_loss_below = NaN"):
         load_goal(path)
     path.write_text(_goal_text(tmp_path / "nowhere.jsonl"), encoding="utf-8")
     with pytest.raises(GoalError, match="dataset: file not found"):
