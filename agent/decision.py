@@ -11,7 +11,7 @@ A choice that fails any check is replaced by the rules' best candidate, and that
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -57,6 +57,7 @@ class Decision:
     source: str  # "advisor" or "rules" (fallback)
     live: bool = False
     rejected: str | None = None  # why the advisor's own choice was refused, if it was
+    memory: list[dict[str, Any]] = field(default_factory=list)  # ranked fixes memory offered
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

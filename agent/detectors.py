@@ -3,7 +3,8 @@
 Thresholds (in the spirit of SageMaker Debugger's built-in rules):
 - nan / diverged / oom / data_error / error: the trainer's own status (it stops on a non-finite
   loss or gradient, on loss > ``diverge_factor`` × its running minimum for ``diverge_patience``
-  steps, and on allocation failure).
+  steps, and on allocation failure). For oom the batch is halved first, accumulation doubled,
+  while it is above 1; then gradient checkpointing and shorter sequences are proposed.
 - loss_spike (live): a step loss above 3 × the median of the previous 10 steps.
 - plateau: over the last 40 % of steps (at least 8), the loss fell by less than 1 %.
 - overfit: validation loss rose ≥ 10 % above its minimum over ≥ 2 evaluations while the
@@ -158,16 +159,25 @@ def detect(
             ],
         )
     if status == "oom":
+        # Batch first, keeping the effective batch; only at batch 1 trade sequence length or compute.
         batch, accum = int(config["batch_size"]), int(config["grad_accum"])
-        candidates = []
         if batch > 1:
             smaller = max(1, batch // 2)
+            return Finding(
+                Diagnosis.OOM,
+                evidence,
+                [
+                    Candidate(
+                        "reduce_batch",
+                        {"batch_size": smaller, "grad_accum": accum * batch // smaller},
+                        "halve the batch, raise accumulation: same effective batch",
+                    ),
+                ],
+            )
+        candidates = []
+        if not config.get("gradient_checkpointing"):
             candidates.append(
-                Candidate(
-                    "reduce_batch",
-                    {"batch_size": smaller, "grad_accum": accum * batch // smaller},
-                    "halve the batch, raise accumulation: same effective batch",
-                )
+                Candidate("gradient_checkpointing", {"gradient_checkpointing": True}, "recompute activations")
             )
         if int(config["max_seq_len"]) >= 128:
             candidates.append(
@@ -177,11 +187,9 @@ def detect(
                     "halve the sequence length",
                 )
             )
-        if not config.get("gradient_checkpointing"):
-            candidates.append(
-                Candidate("gradient_checkpointing", {"gradient_checkpointing": True}, "recompute activations")
-            )
-        return Finding(Diagnosis.OOM, evidence, candidates)
+        return Finding(
+            Diagnosis.OOM, evidence, candidates or [Candidate("stop", {}, "nothing left to shrink")]
+        )
     if status == "data_error":
         return Finding(
             Diagnosis.DATA_ERROR, evidence, [Candidate("stop", {}, "the data must be repaired first")]

@@ -7,7 +7,6 @@ trainer, patch and incident ids are derived from the attempt, so a repeated step
 
 from __future__ import annotations
 
-import math
 import time
 import uuid
 from typing import Any
@@ -276,8 +275,7 @@ def _decide(
             decision.source,
             decision.diagnosis,
         )
-    decision_memory = recalled["fixes"][:4]
-    decision.__dict__["memory"] = decision_memory
+    decision.memory = recalled["fixes"][:4]
     return decision
 
 
@@ -394,7 +392,3 @@ def budget_left(state: AgentState) -> bool:
     return state["attempt"] < goal.budget.max_attempts and time.time() < state["started_at"] + (
         goal.budget.max_wall_minutes * 60
     )
-
-
-def finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)

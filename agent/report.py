@@ -25,7 +25,8 @@ def _plot(state: dict[str, Any], path: Path) -> None:
     ax.set_xlabel("step")
     ax.set_ylabel("training loss")
     ax.set_title(state["goal"]["name"])
-    ax.legend(fontsize=8)
+    if ax.lines:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

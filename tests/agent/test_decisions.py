@@ -35,7 +35,7 @@ def test_nan_candidates_all_lower_the_lr_to_a_safe_value():
 
 def test_oom_keeps_the_effective_batch():
     finding = detect({"status": "oom", "step": 0}, [], CONFIG, SUCCESS, prior_lr=1e-3)
-    reduce = next(c for c in finding.candidates if c.action == "reduce_batch")
+    (reduce,) = finding.candidates  # batch first while it is above 1
     assert reduce.changes["batch_size"] * reduce.changes["grad_accum"] == 16
 
 
