@@ -16,22 +16,13 @@ from openlora.agent.context import Context
 from openlora.agent.goal import Goal, load_goal
 from openlora.agent.graph import build_graph
 from openlora.tools.context import ToolContext
+from openlora.trainer.rundir import unique_run_dir
 
 THREAD = {"configurable": {"thread_id": "goal"}}
 
 
 class RunError(RuntimeError):
     """The run cannot start or resume; the message says why."""
-
-
-def new_run_root(runs: Path, goal: Goal) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    root = runs / f"{goal.name}-{stamp}"
-    n = 1
-    while root.exists():
-        n += 1
-        root = runs / f"{goal.name}-{stamp}-{n}"
-    return root
 
 
 def latest_run_root(runs: Path, goal: Goal) -> Path:
@@ -58,7 +49,7 @@ def run_goal(
     if resume:
         root = run_root or latest_run_root(runs, goal)
     else:
-        root = run_root or new_run_root(runs, goal)
+        root = run_root or unique_run_dir(runs, goal.name)
         if root.exists() and any(root.iterdir()):
             raise RunError(f"{root} already exists; use --resume to continue it")
     root.mkdir(parents=True, exist_ok=True)

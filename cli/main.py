@@ -28,16 +28,6 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _new_run_dir(runs_root: Path, name: str) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    candidate = runs_root / f"{name}-{stamp}"
-    suffix = 1
-    while candidate.exists():
-        suffix += 1
-        candidate = runs_root / f"{name}-{stamp}-{suffix}"
-    return candidate
-
-
 @app.command()
 def train(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG.yaml", help="Training config (YAML).")],
@@ -50,13 +40,13 @@ def train(
 ) -> None:
     """Train a LoRA adapter from CONFIG.yaml; results land in runs/<name>-<time>/."""
     from openlora.trainer.config import ConfigError, load_config
-    from openlora.trainer.rundir import RunDir, write_json_atomic
+    from openlora.trainer.rundir import RunDir, unique_run_dir, write_json_atomic
 
     try:
         config = load_config(config_path)
     except ConfigError as exc:
         _fail(str(exc))
-    target = run_dir or _new_run_dir(runs_root, config.name)
+    target = run_dir or unique_run_dir(runs_root, config.name)
     if target.exists():
         _fail(f"--run-dir {target} already exists; use `openlora-agent resume {target}` to continue it")
     target.mkdir(parents=True)

@@ -7,7 +7,6 @@ which is what the CLI does after ``train`` and ``resume``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from openlora.memory.store import MemoryStore
-from openlora.trainer.rundir import RunDir, read_events, read_json
+from openlora.trainer.rundir import RunDir, read_events, read_json, sha256_file
 
 
 @dataclass(frozen=True)
@@ -35,13 +34,7 @@ class RunSummary:
 def fingerprint(path: str | Path) -> str | None:
     """SHA-256 of a dataset file, or None when it is gone."""
     file = Path(path)
-    if not file.is_file():
-        return None
-    digest = hashlib.sha256()
-    with file.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(file) if file.is_file() else None
 
 
 class RunRegistry:

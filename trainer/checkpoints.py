@@ -8,7 +8,6 @@ used. What goes *into* a checkpoint is the recipe's business; this module only m
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -17,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from openlora.trainer.rundir import fsync_dir
+from openlora.trainer.rundir import fsync_dir, sha256_file
 
 MARKER = "COMPLETE"
 _NAME = re.compile(r"^step-(\d{8})$")
@@ -35,14 +34,6 @@ def checkpoint_name(step: int) -> str:
     return f"step-{step:08d}"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def commit_checkpoint(root: Path, step: int, write_files: Callable[[Path], None]) -> Checkpoint:
     """Write a checkpoint through ``write_files(staging_dir)`` and commit it atomically."""
     root.mkdir(parents=True, exist_ok=True)
@@ -56,7 +47,7 @@ def commit_checkpoint(root: Path, step: int, write_files: Callable[[Path], None]
         for file in sorted(p for p in staging.rglob("*") if p.is_file()):
             with file.open("rb") as handle:
                 os.fsync(handle.fileno())
-            hashes[str(file.relative_to(staging))] = _sha256(file)
+            hashes[str(file.relative_to(staging))] = sha256_file(file)
         marker = staging / MARKER
         with marker.open("w", encoding="utf-8") as handle:
             json.dump({"step": step, "files": hashes}, handle, indent=2)
@@ -87,7 +78,7 @@ def verify_checkpoint(path: Path) -> str | None:
         file = path / name
         if not file.is_file():
             return f"missing {name}"
-        if _sha256(file) != expected:
+        if sha256_file(file) != expected:
             return f"{name} does not match its recorded hash"
     return None
 

@@ -7,10 +7,12 @@ it knows nothing about models or training.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,26 @@ class RunDir:
     @property
     def adapter(self) -> Path:
         return self.exports / "adapter"
+
+
+def unique_run_dir(parent: Path, name: str) -> Path:
+    """``parent/<name>-<YYYYmmdd-HHMMSS>``, with a numeric suffix if that exists already."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    candidate = parent / f"{name}-{stamp}"
+    suffix = 1
+    while candidate.exists():
+        suffix += 1
+        candidate = parent / f"{name}-{stamp}-{suffix}"
+    return candidate
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def fsync_dir(path: Path) -> None:

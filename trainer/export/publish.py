@@ -9,7 +9,6 @@ records each format's files (size, SHA-256), checks and time; it is rewritten at
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import time
@@ -17,17 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from openlora.trainer.rundir import fsync_dir, read_json, write_json_atomic
+from openlora.trainer.rundir import fsync_dir, read_json, sha256_file, write_json_atomic
 
 MANIFEST = "manifest.json"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _recover(exports: Path, name: str) -> None:

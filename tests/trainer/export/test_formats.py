@@ -14,8 +14,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from openlora.trainer.export.exporter import FORMATS, export_run
 from openlora.trainer.export.gguf_check import quiet_stderr
-from openlora.trainer.export.publish import sha256_file
-from openlora.trainer.rundir import RunDir
+from openlora.trainer.rundir import RunDir, sha256_file
 
 
 def _reference_model(run: Path) -> tuple[object, object]:

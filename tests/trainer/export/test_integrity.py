@@ -8,8 +8,8 @@ import pytest
 
 from openlora.trainer.export import exporter, gguf_tensors
 from openlora.trainer.export.exporter import ExportError, export_run
-from openlora.trainer.export.publish import publish, sha256_file
-from openlora.trainer.rundir import RunDir
+from openlora.trainer.export.publish import publish
+from openlora.trainer.rundir import RunDir, sha256_file
 
 
 def _snapshot(folder):
