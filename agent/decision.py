@@ -58,6 +58,7 @@ class Decision:
     live: bool = False
     rejected: str | None = None  # why the advisor's own choice was refused, if it was
     memory: list[dict[str, Any]] = field(default_factory=list)  # ranked fixes memory offered
+    rule: str = ""  # the detectors' rationale for the chosen candidate
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -129,6 +130,7 @@ def validate_choice(
             choice.reason.strip() or candidate.why,
             "advisor",
             live=candidate.live,
+            rule=candidate.why,
         )
     except ValidationError as exc:
         reason = "; ".join(
@@ -152,4 +154,5 @@ def _fallback(
         "rules",
         live=fallback.live,
         rejected=reason.splitlines()[0][:300],
+        rule=fallback.why,
     )

@@ -86,7 +86,9 @@ def write_report(state: dict[str, Any]) -> dict[str, str]:
         decision = attempt.get("decision")
         if decision:
             lines.append(f"- decision: **{decision['action']}** {decision['changes']} ({decision['source']})")
-            lines.append(f"- reason: {decision['reason']}")
+            lines.append(f"- reason ({decision['source']}): {decision['reason']}")
+            if decision.get("rule"):
+                lines.append(f"- rule behind the candidate: {decision['rule']}")
             if decision.get("rejected"):
                 lines.append(f"- the advisor's own choice was refused: {decision['rejected']}")
             for fix in decision.get("memory") or []:

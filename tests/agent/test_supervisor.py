@@ -40,7 +40,7 @@ def test_nan_goal_is_rescued_and_the_second_run_starts_from_the_remembered_fix(
     assert first["attempts"][-1]["final_metrics"]["val_loss"] < 5.5
 
     report = (Path(first["run_root"]) / "report.md").read_text()
-    assert "diagnosis: **nan**" in report and "decision: **" in report and "- reason: " in report
+    assert "diagnosis: **nan**" in report and "decision: **" in report and "- reason (" in report
     assert (Path(first["run_root"]) / "loss.png").stat().st_size > 1000
     assert json.loads((Path(first["run_root"]) / "report.json").read_text())["outcome"] == "success"
     assert any(line.startswith("[decide]") for line in lines)  # the console timeline shows the decision
