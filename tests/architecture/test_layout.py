@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ["agent", "tools", "trainer", "memory", "prompts", "tui", "cli"]
+PACKAGES = ["agent", "tools", "trainer", "memory", "prompts", "tui", "cli", "evaluation", "synthesis"]
 
 
 def test_import_contracts_hold():

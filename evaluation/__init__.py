@@ -1,0 +1,1 @@
+"""openlora.evaluation: scoring a fine-tune against references and against its base model."""
