@@ -18,7 +18,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "date": re.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|"
                        r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2})\b"),
     "time": re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b"),
-    "user": re.compile(r"\b(?:user|for|by|account)[ =:]+([A-Za-z_][\w.-]{1,31})\b", re.IGNORECASE),
+    "user": re.compile(r"\b(?:[sd]?user|for|by|account)[ =:]+([A-Za-z_][\w.-]{1,31})\b", re.IGNORECASE),
     "name": re.compile(r"\b[A-Z][a-z]{2,}(?: [A-Z][a-z]{2,})+\b"),
     "number": re.compile(r"(?<![\w.:/-])\d+(?:\.\d+)?(?![\w.:/-])"),
 }
