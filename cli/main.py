@@ -276,6 +276,58 @@ def memory_rebuild() -> None:
     typer.echo(f"rebuilt the incident index: {count} incidents ({memory.store.chroma_path})")
 
 
+@app.command("eval")
+def eval_run(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory with a trained adapter.")],
+    against: Annotated[str, typer.Option("--against", help="Compare with: base, or none.")] = "base",
+    n: Annotated[int, typer.Option("--n", min=1, max=10_000, help="Most held-out samples to score.")] = 100,
+    max_new_tokens: Annotated[
+        int, typer.Option(min=1, max=2048, help="Most tokens per generated answer.")
+    ] = 48,
+    json_output: Annotated[bool, typer.Option("--json", help="Outputs must be valid JSON.")] = False,
+    labels: Annotated[str | None, typer.Option(help="Outputs must be one of these, comma-separated.")] = None,
+) -> None:
+    """Score the adapter (and the base) on the run's held-out pairs; writes RUN_DIR/eval/report.{json,md}."""
+    from openlora.evaluation.engine import FormatChecks, evaluate_run
+
+    if against not in ("base", "none"):
+        _fail(f"--against {against!r}: use base or none")
+    if not (run_dir / "spec.json").is_file():
+        _fail(f"{run_dir}: no spec.json; not a run directory")
+    checks = FormatChecks(json=json_output, labels=[x.strip() for x in labels.split(",")] if labels else [])
+    try:
+        report = evaluate_run(run_dir, against == "base", n, max_new_tokens, checks)
+    except ValueError as exc:
+        _fail(str(exc), code=1)
+    from openlora.evaluation.engine import render_markdown
+
+    typer.echo(render_markdown(report, examples=0))
+    typer.echo(f"report: {run_dir / 'eval' / 'report.md'}")
+
+
+@app.command("import-logs")
+def import_logs_command(
+    log_file: Annotated[Path, typer.Argument(help="Log file: syslog lines, JSON events or CEF, mixed.")],
+    out: Annotated[Path, typer.Option("--out", help="JSONL file of prompt/response pairs to write.")],
+) -> None:
+    """Turn a log file into instruction pairs (summarise, classify severity, extract indicators)."""
+    import json
+
+    from openlora.synthesis.importers import import_logs
+    from openlora.trainer.rundir import write_json_atomic
+
+    if not log_file.is_file():
+        _fail(f"{log_file}: no such file")
+    pairs, report = import_logs(log_file)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text("".join(json.dumps(p) + "\n" for p in pairs), encoding="utf-8")
+    tmp.replace(out)
+    write_json_atomic(out.with_suffix(".report.json"), report.to_json())
+    shown = ", ".join(str(n) for n in report.malformed_lines[:10])
+    typer.echo(f"{report.events} events ({report.by_format}) → {report.pairs} pairs in {out}")
+    typer.echo(f"malformed lines: {report.malformed}" + (f" (lines {shown})" if shown else ""))
+
+
 @app.command()
 def version() -> None:
     """Print the OpenLoRA version."""

@@ -15,8 +15,10 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "ipv4": re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b"),
     "ipv6": re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b"),
     "hash": re.compile(r"\b(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32})\b"),
-    "date": re.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|"
-                       r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2})\b"),
+    "date": re.compile(
+        r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|"
+        r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2})\b"
+    ),
     "time": re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b"),
     "user": re.compile(r"\b(?:[sd]?user|for|by|account)[ =:]+([A-Za-z_][\w.-]{1,31})\b", re.IGNORECASE),
     "name": re.compile(r"\b[A-Z][a-z]{2,}(?: [A-Z][a-z]{2,})+\b"),
@@ -58,5 +60,7 @@ def unsupported_facts(output: str, prompt: str, reference: str = "") -> list[Fac
     """Facts of ``output`` found in neither ``prompt`` nor ``reference``."""
     source = f"{prompt}\n{reference}"
     source_facts = extract_facts(source)
-    return sorted((f for f in extract_facts(output) if not _supported(f, source, source_facts)),
-                  key=lambda f: (f.kind, f.value))
+    return sorted(
+        (f for f in extract_facts(output) if not _supported(f, source, source_facts)),
+        key=lambda f: (f.kind, f.value),
+    )

@@ -18,11 +18,13 @@ from typing import Any
 from openlora.evaluation.hallucination import PATTERNS
 
 SYSLOG = re.compile(
-    r"^(?P<time>[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}) (?P<host>[\w.-]+) (?P<app>[\w./-]+)(?:\[(?P<pid>\d+)\])?: "
-    r"(?P<message>.+)$"
+    r"^(?P<time>[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}) (?P<host>[\w.-]+) "
+    r"(?P<app>[\w./-]+)(?:\[(?P<pid>\d+)\])?: (?P<message>.+)$"
 )
-CEF = re.compile(r"^(?:.*?\s)?CEF:(?P<version>\d+)\|(?P<vendor>[^|]*)\|(?P<product>[^|]*)\|(?P<pversion>[^|]*)\|"
-                 r"(?P<sig>[^|]*)\|(?P<name>[^|]*)\|(?P<severity>[^|]*)\|(?P<ext>.*)$")
+CEF = re.compile(
+    r"^(?:.*?\s)?CEF:(?P<version>\d+)\|(?P<vendor>[^|]*)\|(?P<product>[^|]*)\|(?P<pversion>[^|]*)\|"
+    r"(?P<sig>[^|]*)\|(?P<name>[^|]*)\|(?P<severity>[^|]*)\|(?P<ext>.*)$"
+)
 CEF_EXT = re.compile(r"(\w+)=((?:[^=\\]|\\.)*?)(?=\s+\w+=|$)")
 SEVERITIES = ("low", "medium", "high", "critical")
 RULES = (
@@ -86,24 +88,46 @@ def parse_line(number: int, line: str) -> LogEvent | None:
         if not message:
             return None
         level = str(data.get("severity") or data.get("level") or "").lower()
-        return LogEvent(number, text, "json", str(data.get("host", "unknown")), str(data.get("app") or
-                        data.get("source") or "app"), message,
-                        level if level in SEVERITIES else _severity_from_text(message))
+        return LogEvent(
+            number,
+            text,
+            "json",
+            str(data.get("host", "unknown")),
+            str(data.get("app") or data.get("source") or "app"),
+            message,
+            level if level in SEVERITIES else _severity_from_text(message),
+        )
     match = CEF.match(text)
     if match:
         ext = dict(CEF_EXT.findall(match["ext"]))
         details = " ".join(f"{k}={v}" for k, v in ext.items())
-        return LogEvent(number, text, "cef", ext.get("dhost", ext.get("dvchost", "unknown")), match["product"],
-                        f"{match['name']} {details}".strip(), _cef_severity(match["severity"]))
+        return LogEvent(
+            number,
+            text,
+            "cef",
+            ext.get("dhost", ext.get("dvchost", "unknown")),
+            match["product"],
+            f"{match['name']} {details}".strip(),
+            _cef_severity(match["severity"]),
+        )
     match = SYSLOG.match(text)
     if match:
-        return LogEvent(number, text, "syslog", match["host"], match["app"], match["message"],
-                        _severity_from_text(match["message"]))
+        return LogEvent(
+            number,
+            text,
+            "syslog",
+            match["host"],
+            match["app"],
+            match["message"],
+            _severity_from_text(match["message"]),
+        )
     return None
 
 
 def indicators(text: str) -> dict[str, list[str]]:
-    users = sorted({m.group(1) for m in PATTERNS["user"].finditer(text) if m.group(1).lower() not in {"invalid"}})
+    users = sorted(
+        {m.group(1) for m in PATTERNS["user"].finditer(text) if m.group(1).lower() not in {"invalid"}}
+    )
     return {
         "ips": sorted(set(PATTERNS["ipv4"].findall(text))),
         "users": users,
@@ -122,10 +146,14 @@ def summary(event: LogEvent) -> str:
 def event_pairs(event: LogEvent) -> list[dict[str, str]]:
     return [
         {"prompt": f"Summarise this security event.\n{event.raw}", "response": summary(event)},
-        {"prompt": f"Classify the severity of this event as low, medium, high or critical.\n{event.raw}",
-         "response": event.severity},
-        {"prompt": f"Extract the indicators (IPs, users, hashes) from this event as JSON.\n{event.raw}",
-         "response": json.dumps(indicators(event.raw), sort_keys=True)},
+        {
+            "prompt": f"Classify the severity of this event as low, medium, high or critical.\n{event.raw}",
+            "response": event.severity,
+        },
+        {
+            "prompt": f"Extract the indicators (IPs, users, hashes) from this event as JSON.\n{event.raw}",
+            "response": json.dumps(indicators(event.raw), sort_keys=True),
+        },
     ]
 
 

@@ -68,6 +68,10 @@ class ExportArgs(AttemptArgs):
     formats: list[ExportFormat] = Field(..., min_length=1, max_length=5)
 
 
+class ScoreArgs(AttemptArgs):
+    samples: int = Field(50, ge=1, le=500)
+
+
 class SynthArgs(_Args):
     dataset_id: str = Field(..., min_length=1, max_length=32, pattern=r"^[a-z_]+$")
     n: int = Field(0, ge=0, le=10_000)

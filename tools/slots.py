@@ -1,7 +1,7 @@
-"""Slots for ``synthesize_data`` and ``score_outputs``, which arrive with the synthesizer/evaluation work.
+"""The slot for ``synthesize_data``, which arrives with the dataset synthesizer.
 
-They are registered so the advisor's tool list is stable, and they say plainly that they are not
-available yet instead of pretending to work.
+It is registered so the advisor's tool list is stable, and says plainly that it is not available
+yet instead of pretending to work. (``score_outputs`` is real: see ``score_outputs.py``.)
 """
 
 from __future__ import annotations
@@ -12,8 +12,3 @@ from typing import Any
 def synthesize_data(dataset_id: str, n: int = 0) -> dict[str, Any]:
     """Generate more training pairs from a dataset (not available yet)."""
     return {"available": False, "reason": "synthesize_data arrives with the dataset synthesizer"}
-
-
-def score_outputs(attempt: int) -> dict[str, Any]:
-    """Score an attempt's outputs on held-out data (not available yet)."""
-    return {"available": False, "reason": "score_outputs arrives with the evaluation engine"}
