@@ -329,6 +329,44 @@ def import_logs_command(
 
 
 @app.command()
+def synth(
+    seed_file: Annotated[
+        Path, typer.Argument(help="Example prompt/response pairs (.jsonl or .csv), 3 or more.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="JSONL file to write the new pairs to.")],
+    n: Annotated[int, typer.Option("--n", min=1, max=100_000, help="How many new pairs.")] = 200,
+    eval_file: Annotated[Path | None, typer.Option("--eval", help="Eval set that must not leak in.")] = None,
+    model: Annotated[
+        str, typer.Option(help="Generator GGUF; default the embedded SmolLM2.")
+    ] = "embedded:smollm2",
+    seed: Annotated[int, typer.Option(min=0, help="Sampling seed.")] = 0,
+) -> None:
+    """Generate new training pairs from a few examples, through the quality gate (report beside --out)."""
+    import json
+
+    from openlora.agent.advisor import Advisor
+    from openlora.synthesis.generate import read_pairs, synthesize
+    from openlora.trainer.data_files import DataError
+    from openlora.trainer.rundir import write_json_atomic
+
+    try:
+        seeds = read_pairs(seed_file)
+        eval_items = read_pairs(eval_file) if eval_file else []
+    except DataError as exc:
+        _fail(str(exc))
+    if len(seeds) < 3:
+        _fail(f"{seed_file}: needs at least 3 prompt/response pairs, found {len(seeds)}")
+    result = synthesize(
+        seeds, n, Advisor(model, temperature=0.8, max_tokens=200, seed=seed), eval_items, seed
+    )
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text("".join(json.dumps(p) + "\n" for p in result.pairs), encoding="utf-8")
+    tmp.replace(out)
+    write_json_atomic(out.with_suffix(".report.json"), result.report)
+    typer.echo(f"{len(result.pairs)} pairs written to {out}; dropped: {result.report['dropped']}")
+
+
+@app.command()
 def version() -> None:
     """Print the OpenLoRA version."""
     from importlib.metadata import version as dist_version
