@@ -251,6 +251,34 @@ def _completed_but_short(
     )
 
 
+def quality_finding(
+    summary: dict[str, dict[str, float]], settings: dict[str, Any], dataset: str
+) -> Finding | None:
+    """A data problem from the evaluation: more hallucination than the base, or failed format checks.
+
+    The fix is a data action, not another hyper-parameter change: filter the training rows whose
+    responses carry facts their prompts do not support, or restructure the data.
+    """
+    adapter, base = summary.get("adapter", {}), summary.get("base", {})
+    rise = adapter.get("hallucination_rate", 0.0) - base.get("hallucination_rate", 0.0)
+    candidates = [
+        Candidate("filter_data", {"dataset": dataset}, "drop training rows whose answers invent facts")
+    ]
+    if rise > settings["max_hallucination_increase"]:
+        return Finding(
+            Diagnosis.HALLUCINATION,
+            {"adapter_rate": adapter.get("hallucination_rate"), "base_rate": base.get("hallucination_rate")},
+            candidates,
+        )
+    if (settings["json"] or settings["labels"]) and adapter.get("format_pass_rate", 1.0) < settings[
+        "min_format_pass_rate"
+    ]:
+        return Finding(
+            Diagnosis.FORMAT_FAILURE, {"format_pass_rate": adapter.get("format_pass_rate")}, candidates
+        )
+    return None
+
+
 def throughput_collapsed(events: list[dict[str, Any]]) -> bool:
     rates = [e["tokens_per_s"] for e in events if e.get("event") == "step" and e.get("tokens_per_s")]
     return len(rates) >= 20 and statistics.median(rates[-10:]) < THROUGHPUT_DROP * statistics.median(

@@ -60,6 +60,18 @@ class Budget(_Strict):
     max_live_patches: int = Field(2, ge=0, le=20, description="Live patches per attempt.")
 
 
+class EvaluationSettings(_Strict):
+    """Scoring the adapter against its base after training, and what counts as a data problem."""
+
+    samples: int = Field(20, ge=0, le=10_000, description="Held-out pairs to score; 0 skips evaluation.")
+    json: bool = Field(False, description="Outputs must be valid JSON.")
+    labels: list[str] = Field(default_factory=list, description="Outputs must be one of these labels.")
+    max_hallucination_increase: float = Field(
+        0.1, ge=0.0, le=1.0, description="Largest allowed rise of the hallucination rate over the base."
+    )
+    min_format_pass_rate: float = Field(0.9, ge=0.0, le=1.0, description="Smallest allowed format pass rate.")
+
+
 class AdvisorSettings(_Strict):
     """The local model that chooses among candidate fixes."""
 
@@ -89,6 +101,7 @@ class Goal(_Strict):
         default_factory=dict, description="Training settings to pin (trainer config keys)."
     )
     outputs: list[ExportFormat] = Field(default_factory=lambda: ["adapter"], description="Formats to export.")
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings, description="Output scoring.")
     advisor: AdvisorSettings = Field(default_factory=AdvisorSettings, description="Advisor model settings.")
     approval: Literal["auto", "ask"] = Field(
         "auto", description="auto: apply decisions; ask: the TUI asks first."

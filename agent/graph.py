@@ -11,10 +11,16 @@ from openlora.agent.context import Context
 from openlora.agent.state import AgentState
 
 
-def after_detect(state: AgentState) -> Literal["export", "decide", "give_up"]:
+def after_detect(state: AgentState) -> Literal["evaluate", "decide", "give_up"]:
     if state["finding"]["diagnosis"] == "healthy":
-        return "export"
+        return "evaluate"
     return "decide" if nodes.budget_left(state) else "give_up"
+
+
+def after_evaluate(state: AgentState) -> Literal["export", "decide"]:
+    finding = state.get("finding") or {}
+    data_problem = finding.get("diagnosis") in ("hallucination", "format_failure")
+    return "decide" if data_problem and nodes.budget_left(state) else "export"
 
 
 def after_decide(state: AgentState) -> Literal["relaunch", "give_up"]:
@@ -31,6 +37,7 @@ def build_graph() -> StateGraph:
     builder.add_node("detect", nodes.detect_node)
     builder.add_node("decide", nodes.decide)
     builder.add_node("relaunch", nodes.relaunch)
+    builder.add_node("evaluate", nodes.evaluate)
     builder.add_node("export", nodes.export)
     builder.add_node("give_up", nodes.give_up)
     builder.add_node("report", nodes.report_node)
@@ -41,6 +48,7 @@ def build_graph() -> StateGraph:
     builder.add_edge("launch", "monitor")
     builder.add_edge("monitor", "detect")
     builder.add_conditional_edges("detect", after_detect)
+    builder.add_conditional_edges("evaluate", after_evaluate)
     builder.add_conditional_edges("decide", after_decide)
     builder.add_edge("relaunch", "monitor")
     builder.add_edge("export", "report")

@@ -328,8 +328,24 @@ def decide(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
 
 def relaunch(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx, attempt = runtime.context, state["attempt"]
-    changes = state["decision"]["changes"]
-    fresh = state["finding"]["diagnosis"] in ("nan", "diverged", "oom")
+    changes = dict(state["decision"]["changes"])
+    lines = []
+    if state["decision"]["action"] == "filter_data":
+        from pathlib import Path
+
+        from openlora.synthesis.filtering import filter_unsupported
+
+        target = Path(state["run_root"]) / "data" / f"filtered-for-attempt-{attempt + 1}.jsonl"
+        filtered = filter_unsupported(Path(state["config"]["dataset"]), target)
+        changes = {"dataset": filtered["target"]}
+        lines.append(
+            _say(
+                runtime,
+                "data",
+                f"kept {filtered['kept']} rows, dropped lines {filtered['dropped_lines'][:10]}",
+            )
+        )
+    fresh = state["finding"]["diagnosis"] in ("nan", "diverged", "oom", "hallucination", "format_failure")
     launched = relaunch_from_checkpoint(ctx.tools, attempt, changes, use_checkpoint=not fresh)
     config = read_json(RunDir(ctx.tools.attempt_dir(attempt + 1)).spec)
     origin = launched["from_checkpoint"] or "scratch"
@@ -339,6 +355,40 @@ def relaunch(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "config": config,
         "finding": None,
         "timeline": [_say(runtime, "relaunch", text)],
+    }
+
+
+def evaluate(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Score the adapter against its base; more hallucination or failed formats is a data problem."""
+    from openlora.agent.detectors import quality_finding
+    from openlora.tools.score_outputs import score_outputs
+
+    goal, attempt = _goal(state), state["attempt"]
+    settings = goal.evaluation
+    if settings.samples == 0:
+        return {"timeline": [_say(runtime, "evaluate", "evaluation skipped (samples: 0)")]}
+    scored = score_outputs(runtime.context.tools, attempt, settings.samples, settings.json, settings.labels)
+    summary = scored["summary"]
+    adapter, base = summary["adapter"], summary.get("base", {})
+    text = (
+        f"{scored['samples']} held-out samples: token F1 {adapter['token_f1']:.3f} "
+        f"(base {base.get('token_f1', 0):.3f}), hallucination rate {adapter['hallucination_rate']:.2f} "
+        f"(base {base.get('hallucination_rate', 0):.2f})"
+    )
+    lines = [_say(runtime, "evaluate", text)]
+    evaluation = {"attempt": attempt, "samples": scored["samples"], "summary": summary}
+    finding = quality_finding(summary, settings.model_dump(), state["config"]["dataset"])
+    attempts = state["attempts"]
+    attempts[-1] = {**attempts[-1], "evaluation": evaluation}
+    if finding is None:
+        return {"evaluation": evaluation, "attempts": attempts, "timeline": lines}
+    lines.append(_say(runtime, "detect", finding.summary()))
+    attempts[-1]["finding"] = _finding_json(finding)
+    return {
+        "evaluation": evaluation,
+        "attempts": attempts,
+        "finding": _finding_json(finding),
+        "timeline": lines,
     }
 
 

@@ -27,4 +27,5 @@ class AgentState(TypedDict, total=False):
     pending_incident: str | None
     outcome: str
     exports: dict[str, Any]
+    evaluation: dict[str, Any]
     timeline: Annotated[list[dict[str, Any]], operator.add]

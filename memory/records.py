@@ -21,6 +21,8 @@ class Diagnosis(StrEnum):
     DATA_ERROR = "data_error"
     UNDERFIT = "underfit"
     ERROR = "error"
+    HALLUCINATION = "hallucination"
+    FORMAT_FAILURE = "format_failure"
     HEALTHY = "healthy"
 
 

@@ -1,0 +1,70 @@
+"""The supervisor evaluates after success; more hallucination than the base leads to a data action."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from openlora.agent.detectors import quality_finding
+from openlora.agent.runner import run_goal
+from openlora.synthesis.filtering import filter_unsupported
+from tests.agent.conftest import write_goal
+
+SIEM = Path(__file__).resolve().parents[2] / "examples" / "siem" / "pairs.jsonl"
+SETTINGS = {"max_hallucination_increase": 0.1, "min_format_pass_rate": 0.9, "json": False, "labels": []}
+
+
+def test_siem_goal_trains_evaluates_and_reports_both_columns(home, tiny_llama, tmp_path):
+    goal = write_goal(
+        tmp_path / "goal",
+        tiny_llama,
+        SIEM,
+        name="siem",
+        success={"val_loss_below": 6.5},
+        training={
+            "learning_rate": 0.01,
+            "weight_decay": 0.0,
+            "max_steps": 10,
+            "max_seq_len": 256,
+            "val_fraction": 0.2,
+        },
+        evaluation={"samples": 6, "max_hallucination_increase": 1.0},
+    )
+    final = run_goal(goal, tmp_path / "runs", echo=lambda _: None, poll_s=0.1)
+    assert final["outcome"] == "success"
+    summary = final["evaluation"]["summary"]
+    assert set(summary) == {"adapter", "base"} and final["evaluation"]["samples"] == 6
+    report = (Path(final["run_root"]) / "report.md").read_text()
+    assert "| metric | adapter | base |" in report and "| hallucination_rate |" in report
+    saved = json.loads((Path(final["run_root"]) / "report.json").read_text())
+    assert saved["attempts"][-1]["evaluation"]["summary"]["base"]["samples"] == 6
+
+
+def test_rising_hallucination_is_a_data_problem_with_a_data_action(tmp_path):
+    summary = {
+        "adapter": {"hallucination_rate": 0.5, "format_pass_rate": 1.0},
+        "base": {"hallucination_rate": 0.1, "format_pass_rate": 1.0},
+    }
+    finding = quality_finding(summary, SETTINGS, "train.jsonl")
+    assert finding.diagnosis == "hallucination" and [c.action for c in finding.candidates] == ["filter_data"]
+    assert (
+        quality_finding(
+            {"adapter": {"hallucination_rate": 0.15}, "base": {"hallucination_rate": 0.1}}, SETTINGS, "x"
+        )
+        is None
+    )
+    labels = SETTINGS | {"labels": ["low", "high"]}
+    assert quality_finding({"adapter": {"format_pass_rate": 0.5}, "base": {}}, labels, "x").diagnosis == (
+        "format_failure"
+    )
+
+    data = tmp_path / "train.jsonl"
+    rows = [
+        {"prompt": "event from 10.0.0.1", "response": "source 10.0.0.1"},
+        {"prompt": "event from 10.0.0.2", "response": "source 172.16.9.9 and user mallory"},
+        {"prompt": "event from 10.0.0.3", "response": "source 10.0.0.3"},
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    filtered = filter_unsupported(data, tmp_path / "out" / "filtered.jsonl")
+    assert filtered["kept"] == 2 and filtered["dropped_lines"] == [2]
+    assert len((tmp_path / "out" / "filtered.jsonl").read_text().splitlines()) == 2
