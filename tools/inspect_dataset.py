@@ -21,18 +21,46 @@ def inspect_dataset(ctx: ToolContext, dataset_id: str, samples: int = 3) -> dict
     try:
         records = read_records(path, ColumnMap())
     except DataError as exc:
-        return {"dataset_id": dataset_id, "rows": 0, "problems": [str(exc)], "samples": []}
+        return {
+            "dataset_id": dataset_id,
+            "rows": 0,
+            "problems": [str(exc)],
+            "suggestions": ["repair the file"],
+            "samples": [],
+        }
     texts = [r.prompt + "\n" + r.response if r.kind == "pair" else r.text or str(r.messages) for r in records]
     lengths = [len(t) for t in texts]
     duplicates = sum(n - 1 for n in Counter(texts).values() if n > 1)
-    problems = []
+    problems, suggestions = [], []
     if duplicates:
         problems.append(f"{duplicates} duplicate rows")
+        suggestions.append("drop exact duplicates (they over-weight a few examples)")
     if len(records) < 20:
         problems.append(f"only {len(records)} rows")
-    short = sum(1 for r in records if r.kind == "pair" and len(r.response.strip()) < 3)
+        suggestions.append("synthesize more pairs from these examples (synthesize_data)")
+    pairs = [r for r in records if r.kind == "pair"]
+    short = sum(1 for r in pairs if len(r.response.strip()) < 3)
     if short:
         problems.append(f"{short} responses shorter than 3 characters")
+        suggestions.append("drop or rewrite the near-empty responses")
+    truncated = sum(1 for r in pairs if len(r.response) > 200 and r.response.rstrip()[-1:].isalnum())
+    if truncated:
+        problems.append(f"{truncated} long responses end mid-sentence (truncated?)")
+        suggestions.append("check the export that produced the data; raise max_seq_len if responses are long")
+    labels = Counter(r.response.strip().lower() for r in pairs if len(r.response.split()) <= 2)
+    if len(labels) >= 2 and sum(labels.values()) >= 10:
+        top, top_n = labels.most_common(1)[0]
+        if top_n / sum(labels.values()) > 0.7:
+            problems.append(
+                f"class imbalance: {top_n / sum(labels.values()):.0%} of label answers are {top!r}"
+            )
+            suggestions.append(f"add examples of the other labels or down-sample {top!r}")
+    openings = Counter(" ".join(r.prompt.split()[:3]).lower() for r in pairs)
+    if len(pairs) >= 10 and len(openings) > max(3, len(pairs) // 2):
+        problems.append(
+            f"{len(openings)} different prompt openings in {len(pairs)} pairs (no shared template)"
+        )
+        suggestions.append("put the instruction in one consistent form before the input")
     return {
         "dataset_id": dataset_id,
         "rows": len(records),
@@ -41,5 +69,6 @@ def inspect_dataset(ctx: ToolContext, dataset_id: str, samples: int = 3) -> dict
         "max_chars": max(lengths),
         "duplicates": duplicates,
         "problems": problems,
+        "suggestions": suggestions,
         "samples": [quote_data(t) for t in texts[:samples]],
     }

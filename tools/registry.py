@@ -12,7 +12,6 @@ from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, ConfigDict, Field
 
 from openlora.memory.incidents import IncidentMemory
-from openlora.tools import slots
 from openlora.tools.context import ToolContext
 from openlora.tools.export_model import export_model
 from openlora.tools.inspect_dataset import inspect_dataset
@@ -21,7 +20,9 @@ from openlora.tools.patch_hyperparams import patch_hyperparams
 from openlora.tools.read_telemetry import read_telemetry
 from openlora.tools.recall_incidents import recall_incidents
 from openlora.tools.relaunch_from_checkpoint import relaunch_from_checkpoint
+from openlora.tools.score_outputs import score_outputs
 from openlora.tools.stop_run import stop_run
+from openlora.tools.synthesize_data import synthesize_data
 from openlora.trainer.config import ExportFormat
 from openlora.trainer.rundir import RunDir, read_json
 
@@ -74,10 +75,10 @@ class ScoreArgs(AttemptArgs):
 
 class SynthArgs(_Args):
     dataset_id: str = Field(..., min_length=1, max_length=32, pattern=r"^[a-z_]+$")
-    n: int = Field(0, ge=0, le=10_000)
+    n: int = Field(50, ge=1, le=10_000)
 
 
-def build_tools(ctx: ToolContext, memory: IncidentMemory | None) -> dict[str, BaseTool]:
+def build_tools(ctx: ToolContext, memory: IncidentMemory | None, advisor: Any = None) -> dict[str, BaseTool]:
     """The tool registry for one run."""
 
     def _relaunch(from_attempt: int, use_checkpoint: bool = True, **changes: Any) -> dict[str, Any]:
@@ -151,15 +152,15 @@ def build_tools(ctx: ToolContext, memory: IncidentMemory | None) -> dict[str, Ba
         ),
         (
             "synthesize_data",
-            slots.synthesize_data,
+            lambda dataset_id, n=50: synthesize_data(ctx, advisor, dataset_id, n),
             SynthArgs,
-            "Generate more training pairs (not available yet).",
+            "Generate more training pairs from a dataset, through the quality gate.",
         ),
         (
             "score_outputs",
-            slots.score_outputs,
-            AttemptArgs,
-            "Score outputs on held-out data (not available yet).",
+            lambda attempt, samples=50: score_outputs(ctx, attempt, samples),
+            ScoreArgs,
+            "Score the adapter against its base on held-out pairs (accuracy, alignment, hallucination).",
         ),
     ]
     return {

@@ -1,0 +1,52 @@
+"""The tool registry: JSON schemas, bounds enforced before any code runs, real tools behind the names."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from openlora.tools.context import ToolContext, ToolError
+from openlora.tools.inspect_dataset import inspect_dataset
+from openlora.tools.registry import build_tools
+
+
+def test_registry_lists_every_tool_with_bounded_schemas(tmp_path):
+    tools = build_tools(ToolContext(tmp_path, {}), memory=None)
+    assert set(tools) == {
+        "launch_run",
+        "read_telemetry",
+        "patch_hyperparams",
+        "relaunch_from_checkpoint",
+        "stop_run",
+        "inspect_dataset",
+        "recall_incidents",
+        "export_model",
+        "synthesize_data",
+        "score_outputs",
+    }
+    schema = tools["patch_hyperparams"].args_schema.model_json_schema()
+    assert schema["additionalProperties"] is False
+    with pytest.raises(ValidationError):
+        tools["patch_hyperparams"].invoke({"attempt": 1, "patch_id": "x", "learning_rate": 100})
+    with pytest.raises(ValidationError):
+        tools["inspect_dataset"].invoke({"dataset_id": "../../etc/passwd"})
+    with pytest.raises(ValidationError):
+        tools["export_model"].invoke({"attempt": 1, "formats": ["onnx"]})
+    with pytest.raises(ToolError):
+        tools["read_telemetry"].invoke({"attempt": 7})  # not an attempt of this run
+
+
+def test_inspect_dataset_gives_problems_and_suggestions(tmp_path):
+    rows = [{"prompt": f"Rate event {i}", "response": "low"} for i in range(18)] + [
+        {"prompt": "Rate event x", "response": "high"},
+        {"prompt": "Rate event x", "response": "high"},
+    ]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    report = inspect_dataset(ToolContext(tmp_path, {"train": data}), "train")
+    assert report["rows"] == 20 and report["duplicates"] == 1
+    assert any("class imbalance" in p for p in report["problems"])
+    assert any("down-sample 'low'" in s for s in report["suggestions"])
+    assert all(s.startswith('DATA "') for s in report["samples"])
