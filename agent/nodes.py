@@ -20,6 +20,7 @@ from openlora.agent.advisor import AdvisorChatModel
 from openlora.agent.context import Context
 from openlora.agent.decision import AdvisorChoice, Decision, decision_schema, validate_choice
 from openlora.agent.detectors import Finding, detect, live_findings, losses
+from openlora.agent.events import record
 from openlora.agent.goal import Goal
 from openlora.agent.planner import plan_first_config
 from openlora.agent.state import AgentState
@@ -82,6 +83,7 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
 
 def launch(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     launched = launch_run(runtime.context.tools, state["attempt"], state["config"])
+    record(state["run_root"], "action", tool="launch_run", outcome="ok", attempt=state["attempt"])
     verb = "reattached to" if launched["reattached"] else "started"
     cfg = state["config"]
     text = (
@@ -140,6 +142,10 @@ def monitor(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
                             if k in ("learning_rate", "max_grad_norm")
                         },
                     )
+                    record(
+                        state["run_root"], "action", tool="patch_hyperparams", outcome="ok", attempt=attempt
+                    )
+                    record(state["run_root"], "patch", attempt=attempt)
                     lines.append(
                         _say(runtime, "patch", f"{patch_id}: {decision.changes} ({decision.reason})")
                     )
@@ -153,7 +159,7 @@ def monitor(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
                 )
         time.sleep(ctx.poll_s)
     result = telemetry["result"]
-    record = {
+    attempt_record = {
         "number": attempt,
         "config": state["config"],
         "status": result["status"],
@@ -165,7 +171,7 @@ def monitor(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     lines.append(
         _say(runtime, "monitor", f"attempt {attempt} ended: {result['status']} — {result['message']}")
     )
-    return {"attempts": [*state.get("attempts", []), record], "timeline": lines}
+    return {"attempts": [*state.get("attempts", []), attempt_record], "timeline": lines}
 
 
 def detect_node(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -176,6 +182,15 @@ def detect_node(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         result, read_events(rd.metrics), state["config"], goal.success.model_dump(), state["prior_lr"]
     )
     lines = [_say(runtime, "detect", finding.summary())]
+    record(state["run_root"], "diagnosis", diagnosis=finding.diagnosis.value, attempt=attempt)
+    incidents = [
+        a
+        for a in state["attempts"][:-1]
+        if (a.get("finding") or {}).get("diagnosis") not in (None, "healthy")
+    ]
+    if finding.diagnosis == Diagnosis.HEALTHY and incidents:
+        started = float(RunDir(ctx.tools.attempt_dir(incidents[-1]["number"])).result.stat().st_mtime)
+        record(state["run_root"], "recovered", seconds=round(time.time() - started, 3), attempt=attempt)
     pending = state.get("pending_incident")
     if pending and ctx.memory is not None and goal.memory:
         outcome = Outcome.FIXED if finding.diagnosis == Diagnosis.HEALTHY else Outcome.NOT_FIXED
@@ -265,6 +280,28 @@ def _decide(
     )
     raw: Any = message.tool_calls[0]["args"] if message.tool_calls else str(message.content)
     decision = validate_choice(raw, finding, state["config"], state["prior_lr"])
+    latency = ctx.advisor.latencies[-1] if ctx.advisor.latencies else None
+    record(
+        state["run_root"],
+        "decision",
+        latency_s=latency,
+        diagnosis=finding.diagnosis.value,
+        source=decision.source,
+        attempt=state["attempt"],
+    )
+    record(state["run_root"], "memory", hits=len(recalled["incidents"]), attempt=state["attempt"])
+    grafana = _grafana()
+    if grafana is not None:
+        from openlora.observability.grafana import post_annotation
+
+        error = post_annotation(
+            *grafana,
+            run=_run_id(state),
+            action=decision.action,
+            text=f"{finding.diagnosis.value}: {decision.action} {decision.changes} — {decision.reason}",
+        )
+        if error:
+            ctx.echo(f"[grafana] annotation not posted: {error}")
     if ctx.registry is not None:
         ctx.registry.record_decision(
             _run_id(state),
@@ -277,6 +314,12 @@ def _decide(
         )
     decision.memory = recalled["fixes"][:4]
     return decision
+
+
+def _grafana() -> tuple[str, str] | None:
+    from openlora.observability.grafana import configured
+
+    return configured()
 
 
 def _run_id(state: AgentState) -> str:
@@ -347,6 +390,8 @@ def relaunch(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         )
     fresh = state["finding"]["diagnosis"] in ("nan", "diverged", "oom", "hallucination", "format_failure")
     launched = relaunch_from_checkpoint(ctx.tools, attempt, changes, use_checkpoint=not fresh)
+    record(state["run_root"], "action", tool="relaunch_from_checkpoint", outcome="ok", attempt=attempt + 1)
+    record(state["run_root"], "relaunch", attempt=attempt + 1)
     config = read_json(RunDir(ctx.tools.attempt_dir(attempt + 1)).spec)
     origin = launched["from_checkpoint"] or "scratch"
     text = f"attempt {attempt + 1} from {origin} with {changes}"
@@ -368,6 +413,7 @@ def evaluate(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     if settings.samples == 0:
         return {"timeline": [_say(runtime, "evaluate", "evaluation skipped (samples: 0)")]}
     scored = score_outputs(runtime.context.tools, attempt, settings.samples, settings.json, settings.labels)
+    record(state["run_root"], "action", tool="score_outputs", outcome="ok", attempt=attempt)
     summary = scored["summary"]
     adapter, base = summary["adapter"], summary.get("base", {})
     text = (
@@ -393,9 +439,10 @@ def evaluate(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 def export(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-    goal = _goal(state)
+    goal, root = _goal(state), state["run_root"]
     extra = [f for f in goal.outputs if f != "adapter"]
     if not extra:
+        record(root, "state", status="success")
         return {
             "outcome": "success",
             "exports": {"adapter": "exports/adapter"},
@@ -406,11 +453,15 @@ def export(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     try:
         exported = export_model(runtime.context.tools, state["attempt"], extra)
     except Exception as exc:
+        record(root, "action", tool="export_model", outcome="error", attempt=state["attempt"])
+        record(root, "state", status="export_failed")
         return {
             "outcome": "export_failed",
             "exports": {"error": str(exc)},
             "timeline": [_say(runtime, "export", f"export failed: {exc}")],
         }
+    record(root, "action", tool="export_model", outcome="ok", attempt=state["attempt"])
+    record(root, "state", status="success")
     return {
         "outcome": "success",
         "exports": exported,
@@ -424,6 +475,7 @@ def give_up(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     reason = (
         "the advisor chose to stop" if decision.get("action") == "stop" else "the attempt budget is spent"
     )
+    record(state["run_root"], "state", status="failed")
     return {
         "outcome": "failed",
         "timeline": [_say(runtime, "stop", f"{reason} ({finding.get('diagnosis')})")],

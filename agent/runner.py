@@ -13,6 +13,7 @@ from typing import Any
 
 from openlora.agent.advisor import Advisor
 from openlora.agent.context import Context
+from openlora.agent.events import record
 from openlora.agent.goal import Goal, load_goal
 from openlora.agent.graph import build_graph
 from openlora.tools.context import ToolContext
@@ -87,6 +88,7 @@ def run_goal(
             else {"goal": goal.model_dump(), "run_root": str(root), "started_at": time.time(), "timeline": []}
         )
         echo(f"[run] {'resuming' if resume else 'starting'} {goal.name} in {root}")
+        record(root, "state", status="running")
         graph.invoke(inputs, config, context=context, durability="sync")
         final = dict(graph.get_state(config).values)
     context.registry.upsert_run(

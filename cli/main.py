@@ -367,6 +367,25 @@ def synth(
 
 
 @app.command()
+def metrics(
+    runs_root: Annotated[Path, typer.Option("--runs", help="Folder holding run folders.")] = Path("runs"),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the /metrics endpoint.")] = 9464,
+    host: Annotated[str, typer.Option(help="Address to bind (default loopback only).")] = "127.0.0.1",
+) -> None:
+    """Serve Prometheus metrics for every run under --runs until interrupted."""
+    import threading
+
+    from openlora.observability.exporter import serve
+
+    server, _ = serve(runs_root, port, host)
+    typer.echo(f"serving http://{host}:{port}/metrics for {runs_root} (Ctrl-C stops)", err=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
+@app.command()
 def version() -> None:
     """Print the OpenLoRA version."""
     from importlib.metadata import version as dist_version

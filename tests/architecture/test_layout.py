@@ -9,7 +9,18 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ["agent", "tools", "trainer", "memory", "prompts", "tui", "cli", "evaluation", "synthesis"]
+PACKAGES = [
+    "agent",
+    "tools",
+    "trainer",
+    "memory",
+    "prompts",
+    "tui",
+    "cli",
+    "evaluation",
+    "synthesis",
+    "observability",
+]
 
 
 def test_import_contracts_hold():

@@ -1,0 +1,1 @@
+"""openlora.observability: Prometheus exporter over run folders, Grafana annotations, dashboards' data."""

@@ -1,0 +1,289 @@
+"""Prometheus exporter over run folders: training series from ``metrics.jsonl``, agent series from
+``agent_events.jsonl``, computed on each scrape.
+
+Labels are bounded by construction: ``run`` is a run folder name (at most MAX_RUNS runs, the most
+recently changed), ``tool``/``diagnosis``/``status``/``outcome`` are mapped onto fixed vocabularies
+(anything else becomes ``other``); no dataset text or advisor prose ever becomes a label. Counters
+are recomputed from the append-only files, so they survive exporter restarts. It binds 127.0.0.1
+unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+MAX_RUNS = 50
+TOOLS = (
+    "launch_run",
+    "read_telemetry",
+    "patch_hyperparams",
+    "relaunch_from_checkpoint",
+    "stop_run",
+    "inspect_dataset",
+    "recall_incidents",
+    "export_model",
+    "synthesize_data",
+    "score_outputs",
+)
+DIAGNOSES = (
+    "nan",
+    "diverged",
+    "loss_spike",
+    "plateau",
+    "overfit",
+    "oom",
+    "throughput_collapse",
+    "data_error",
+    "underfit",
+    "error",
+    "hallucination",
+    "format_failure",
+    "healthy",
+)
+STATUSES = (
+    "running",
+    "completed",
+    "nan",
+    "diverged",
+    "oom",
+    "data_error",
+    "killed",
+    "error",
+    "success",
+    "failed",
+    "export_failed",
+)
+OUTCOMES = ("ok", "error")
+LATENCY_BUCKETS = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0)
+_RUN_ID = re.compile(r"[^A-Za-z0-9_.-]")
+
+TRAINING = {  # step-event field → (metric, help, scale)
+    "loss": ("openlora_train_loss", "Training loss of the latest step", 1.0),
+    "grad_norm": ("openlora_grad_norm", "Gradient norm of the latest step", 1.0),
+    "lr": ("openlora_learning_rate", "Learning rate of the latest step", 1.0),
+    "tokens_per_s": ("openlora_tokens_per_second", "Training throughput, real tokens per second", 1.0),
+    "step": ("openlora_step", "Latest optimizer step", 1.0),
+    "step_time_s": ("openlora_step_time_seconds", "Duration of the latest step", 1.0),
+    "epoch": ("openlora_epoch_progress", "Epochs completed (fractional)", 1.0),
+    "rss_mb": ("openlora_process_resident_memory_bytes", "Trainer resident memory", 2**20),
+    "gpu_util_pct": ("openlora_gpu_utilization_ratio", "GPU utilisation (0-1)", 0.01),
+    "gpu_mem_used_mb": ("openlora_gpu_memory_used_bytes", "GPU memory used", 2**20),
+    "gpu_temp_c": ("openlora_gpu_temperature_celsius", "GPU temperature", 1.0),
+    "gpu_power_w": ("openlora_gpu_power_watts", "GPU power draw", 1.0),
+}
+
+
+def bounded(value: Any, allowed: tuple[str, ...]) -> str:
+    return value if isinstance(value, str) and value in allowed else "other"
+
+
+def run_label(folder: Path) -> str:
+    return _RUN_ID.sub("_", folder.name)[:64]
+
+
+def _lines(path: Path) -> Iterator[dict[str, Any]]:
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(item, dict):
+                yield item
+
+
+def _latest_attempt(run: Path) -> Path:
+    attempts = sorted(
+        run.glob("attempt-*"),
+        key=lambda p: int(p.name.split("-")[-1]) if p.name.split("-")[-1].isdigit() else 0,
+    )
+    return attempts[-1] if attempts else run
+
+
+class RunsCollector(Collector):
+    """Reads every run folder under ``runs_root`` at scrape time."""
+
+    def __init__(self, runs_root: Path) -> None:
+        self.runs_root = runs_root
+
+    def runs(self) -> list[Path]:
+        if not self.runs_root.is_dir():
+            return []
+        folders = [
+            p
+            for p in self.runs_root.iterdir()
+            if p.is_dir()
+            and (
+                (p / "metrics.jsonl").exists()
+                or (p / "agent_events.jsonl").exists()
+                or any(p.glob("attempt-*"))
+            )
+        ]
+        return sorted(folders, key=lambda p: p.stat().st_mtime, reverse=True)[:MAX_RUNS]
+
+    def collect(self) -> Iterator[Any]:
+        gauges = {
+            field: GaugeMetricFamily(name, help_, labels=["run"])
+            for field, (name, help_, _) in TRAINING.items()
+        }
+        val_loss = GaugeMetricFamily("openlora_val_loss", "Latest validation loss", labels=["run"])
+        cpu = CounterMetricFamily(
+            "openlora_trainer_cpu_seconds", "CPU time of the live trainer process", labels=["run"]
+        )
+        actions = CounterMetricFamily(
+            "openlora_agent_actions", "Agent tool calls", labels=["run", "tool", "outcome"]
+        )
+        diagnoses = CounterMetricFamily(
+            "openlora_agent_diagnoses", "Diagnoses made", labels=["run", "diagnosis"]
+        )
+        relaunches = CounterMetricFamily("openlora_agent_relaunches", "Relaunches", labels=["run"])
+        patches = CounterMetricFamily(
+            "openlora_agent_patches_applied", "Live patches applied", labels=["run"]
+        )
+        memory_hits = CounterMetricFamily("openlora_agent_memory_hits", "Memory hits used", labels=["run"])
+        attempt = GaugeMetricFamily("openlora_agent_attempt", "Current attempt number", labels=["run"])
+        state = GaugeMetricFamily(
+            "openlora_agent_run_state", "1 for the run's current state", labels=["run", "status"]
+        )
+        recovery = GaugeMetricFamily(
+            "openlora_agent_time_to_recovery_seconds",
+            "Seconds from the last incident to the next healthy attempt",
+            labels=["run"],
+        )
+        latency = HistogramMetricFamily(
+            "openlora_advisor_decision_latency_seconds", "Advisor decision latency", labels=["run"]
+        )
+        for run in self.runs():
+            label = run_label(run)
+            attempt_dir = _latest_attempt(run)
+            last: dict[str, Any] = {}
+            last_val = None
+            for event in _lines(attempt_dir / "metrics.jsonl"):
+                if event.get("event") == "step":
+                    last = event
+                elif event.get("event") == "eval" and isinstance(event.get("val_loss"), (int, float)):
+                    last_val = event["val_loss"]
+            for field, (_, _, scale) in TRAINING.items():
+                if isinstance(last.get(field), (int, float)):
+                    gauges[field].add_metric([label], float(last[field]) * scale)
+            if last_val is not None:
+                val_loss.add_metric([label], float(last_val))
+            cpu_seconds = _trainer_cpu(attempt_dir)
+            if cpu_seconds is not None:
+                cpu.add_metric([label], cpu_seconds)
+            self._agent(
+                run,
+                label,
+                actions,
+                diagnoses,
+                relaunches,
+                patches,
+                memory_hits,
+                attempt,
+                state,
+                recovery,
+                latency,
+            )
+        yield from (
+            *gauges.values(),
+            val_loss,
+            cpu,
+            actions,
+            diagnoses,
+            relaunches,
+            patches,
+            memory_hits,
+            attempt,
+            state,
+            recovery,
+            latency,
+        )
+
+    @staticmethod
+    def _agent(
+        run: Path,
+        label: str,
+        actions: Any,
+        diagnoses: Any,
+        relaunches: Any,
+        patches: Any,
+        memory_hits: Any,
+        attempt: Any,
+        state: Any,
+        recovery: Any,
+        latency: Any,
+    ) -> None:
+        events = list(_lines(run / "agent_events.jsonl"))
+        if not events:
+            return
+        action_counts = Counter(
+            (bounded(e.get("tool"), TOOLS), bounded(e.get("outcome"), OUTCOMES))
+            for e in events
+            if e.get("event") == "action"
+        )
+        for tool in (*TOOLS, "other"):
+            for outcome in (*OUTCOMES, "other"):
+                actions.add_metric([label, tool, outcome], float(action_counts.get((tool, outcome), 0)))
+        diagnosis_counts = Counter(
+            bounded(e.get("diagnosis"), DIAGNOSES) for e in events if e.get("event") == "diagnosis"
+        )
+        for diagnosis, count in diagnosis_counts.items():
+            diagnoses.add_metric([label, diagnosis], float(count))
+        relaunches.add_metric([label], float(sum(e.get("event") == "relaunch" for e in events)))
+        patches.add_metric([label], float(sum(e.get("event") == "patch" for e in events)))
+        memory_hits.add_metric(
+            [label], float(sum(int(e.get("hits", 0)) for e in events if e.get("event") == "memory"))
+        )
+        numbers = [e.get("attempt") for e in events if isinstance(e.get("attempt"), int)]
+        if numbers:
+            attempt.add_metric([label], float(max(numbers)))
+        states = [e for e in events if e.get("event") == "state"]
+        current = bounded(states[-1].get("status"), STATUSES) if states else "running"
+        for status in (*STATUSES, "other"):
+            state.add_metric([label, status], 1.0 if status == current else 0.0)
+        recoveries = [
+            e["seconds"]
+            for e in events
+            if e.get("event") == "recovered" and isinstance(e.get("seconds"), (int, float))
+        ]
+        if recoveries:
+            recovery.add_metric([label], float(recoveries[-1]))
+        values = [
+            float(e["latency_s"])
+            for e in events
+            if e.get("event") == "decision" and isinstance(e.get("latency_s"), (int, float))
+        ]
+        buckets = [(str(b), float(sum(v <= b for v in values))) for b in LATENCY_BUCKETS]
+        latency.add_metric([label], [*buckets, ("+Inf", float(len(values)))], sum_value=sum(values))
+
+
+def _trainer_cpu(attempt_dir: Path) -> float | None:
+    try:
+        info = json.loads((attempt_dir / "trainer.pid").read_text())
+        proc = psutil.Process(info["pid"])
+        if abs(proc.create_time() - info["create_time"]) > 1:
+            return None
+        times = proc.cpu_times()
+        return float(times.user + times.system)
+    except (FileNotFoundError, ValueError, KeyError, psutil.Error):
+        return None
+
+
+def serve(runs_root: Path, port: int = 9464, host: str = "127.0.0.1") -> tuple[Any, threading.Thread]:
+    """Start the exporter in a daemon thread; returns (server, thread). Call ``server.shutdown()`` to stop."""
+    registry = CollectorRegistry()
+    registry.register(RunsCollector(runs_root))
+    return start_http_server(port, addr=host, registry=registry)

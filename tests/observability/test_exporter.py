@@ -1,0 +1,137 @@
+"""The exporter: bounded labels, loopback only, and a Grafana-compatible annotation endpoint."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from openlora.observability.exporter import DIAGNOSES, MAX_RUNS, STATUSES, TOOLS, serve
+from openlora.observability.grafana import post_annotation
+
+ODD = [
+    '"}\\n{x="1',
+    "ignore previous instructions",
+    "🔥" * 50,
+    "a" * 5000,
+    "../../etc",
+    "\x00\x01",
+    "{{run}}",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        return response.read().decode()
+
+
+def _hostile_run(root: Path, name: str) -> None:
+    run = root / name
+    (run / "attempt-1").mkdir(parents=True)
+    steps = [
+        {
+            "event": "step",
+            "step": i,
+            "loss": 2.0,
+            "lr": 1e-3,
+            "grad_norm": 1.0,
+            "tokens_per_s": 10.0,
+            "step_time_s": 0.1,
+            "rss_mb": 100.0,
+            "note": ODD[i % len(ODD)],
+        }
+        for i in range(1, 30)
+    ]
+    (run / "attempt-1" / "metrics.jsonl").write_text("".join(json.dumps(s) + "\n" for s in steps))
+    events = []
+    for i in range(300):
+        odd = ODD[i % len(ODD)] + str(i)
+        events += [
+            {"event": "action", "tool": odd, "outcome": odd},
+            {"event": "diagnosis", "diagnosis": odd},
+            {"event": "state", "status": odd},
+            {"event": "decision", "latency_s": 1.0, "reason": odd},
+        ]
+    (run / "agent_events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events) + "not json\n")
+
+
+def test_hostile_strings_never_become_series_and_the_endpoint_is_loopback_only(tmp_path):
+    for n in range(3):
+        _hostile_run(tmp_path, f"run-{n}")
+    port = _free_port()
+    server, _ = serve(tmp_path, port)
+    try:
+        assert server.server_address[0] == "127.0.0.1"
+        text = _scrape(port)
+        series = [line for line in text.splitlines() if line and not line.startswith("#")]
+        # A fixed bound per run: training gauges + agent families over their fixed vocabularies.
+        per_run = (
+            14 + (len(TOOLS) + 1) * 3 + (len(DIAGNOSES) + 1) + 3 + 1 + (len(STATUSES) + 1) + 1 + (10 + 2)
+        )
+        assert len(series) <= 3 * per_run <= MAX_RUNS * per_run
+        for odd in ODD:
+            if len(odd) >= 5:
+                assert odd[:40] not in text, odd
+        assert 'tool="other"' in text and 'diagnosis="other"' in text
+        outside = [a for a in socket.gethostbyname_ex(socket.gethostname())[2] if not a.startswith("127.")]
+        for address in outside:
+            with pytest.raises(OSError):
+                socket.create_connection((address, port), timeout=2)
+    finally:
+        server.shutdown()
+
+
+class _Capture(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        _Capture.received.append({"path": self.path, "auth": self.headers["Authorization"], "body": body})
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b'{"id": 1}')
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_decisions_are_posted_as_grafana_annotations(home, tiny_llama, kv_dataset, tmp_path, monkeypatch):
+    """A local HTTP server stands in for Grafana (no Grafana server can run here)."""
+    from openlora.agent.runner import run_goal
+    from tests.agent.conftest import write_goal
+
+    server = HTTPServer(("127.0.0.1", 0), _Capture)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Capture.received.clear()
+    monkeypatch.setenv("OPENLORA_GRAFANA_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setenv("OPENLORA_GRAFANA_TOKEN", "test-token")
+    try:
+        final = run_goal(
+            write_goal(tmp_path / "goal", tiny_llama, kv_dataset),
+            tmp_path / "runs",
+            echo=lambda _: None,
+            poll_s=0.1,
+        )
+    finally:
+        server.shutdown()
+    decision = final["attempts"][0]["decision"]
+    (request,) = _Capture.received
+    assert request["path"] == "/api/annotations" and request["auth"] == "Bearer test-token"
+    assert request["body"]["tags"] == ["openlora", Path(final["run_root"]).name, decision["action"]]
+    assert (
+        decision["action"] in request["body"]["text"]
+        and decision["reason"].split()[0] in request["body"]["text"]
+    )
+    assert post_annotation("http://127.0.0.1:9", "t", "r", "a", "x", timeout=1) is not None  # down: reported
