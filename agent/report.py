@@ -80,18 +80,15 @@ def write_report(state: dict[str, Any]) -> dict[str, str]:
             lines.append(f"- live patch {patch['patch_id']} at step {patch['step']}: {patch['changes']}")
         evaluation = attempt.get("evaluation")
         if evaluation:
-            names = list(evaluation["summary"])
+            from openlora.evaluation.engine import summary_table
+
             lines += [
                 "",
                 f"Evaluation on {evaluation['samples']} held-out samples:",
                 "",
-                "| metric | " + " | ".join(names) + " |",
-                "|---|" + "---|" * len(names),
+                *summary_table(evaluation["summary"]),
+                "",
             ]
-            for metric in evaluation["summary"][names[0]]:
-                cells = " | ".join(f"{evaluation['summary'][n][metric]:.4g}" for n in names)
-                lines.append(f"| {metric} | {cells} |")
-            lines.append("")
         finding = attempt.get("finding")
         if finding:
             lines.append(

@@ -233,6 +233,15 @@ def evaluate_run(
     return report
 
 
+def summary_table(summary: dict[str, dict[str, float]]) -> list[str]:
+    """Markdown table lines: one row per metric, one column per model (adapter, base)."""
+    names = list(summary)
+    lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for metric in summary[names[0]]:
+        lines.append(f"| {metric} | " + " | ".join(f"{summary[n][metric]:.4g}" for n in names) + " |")
+    return lines
+
+
 def render_markdown(report: dict[str, Any], examples: int = 5) -> str:
     names = list(report["summary"])
     lines = [
@@ -240,13 +249,8 @@ def render_markdown(report: dict[str, Any], examples: int = 5) -> str:
         "",
         f"{report['samples']} held-out samples, {report['seconds']} s",
         "",
-        "| metric | " + " | ".join(names) + " |",
-        "|---|" + "---|" * len(names),
+        *summary_table(report["summary"]),
     ]
-    for metric in report["summary"][names[0]]:
-        lines.append(
-            f"| {metric} | " + " | ".join(f"{report['summary'][n][metric]:.4g}" for n in names) + " |"
-        )
     lines += ["", "## Examples", ""]
     for sample in report["per_sample"][:examples]:
         lines += [f"- prompt: `{sample['prompt'][:200]}`", f"  - reference: {sample['reference'][:200]}"]
