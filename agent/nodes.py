@@ -122,11 +122,8 @@ def monitor(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             lines.append(_say(runtime, "monitor", "wall-time budget spent: stopped the trainer"))
             continue
         applied = _agent_patches(events, attempt)
-        pending = (
-            rd.control.exists()
-            and read_json(rd.control).get("patch_id", "").startswith(f"a{attempt}-")
-            and (read_json(rd.control)["patch_id"] not in {e.get("patch_id") for e in events})
-        )
+        written = str(read_json(rd.control).get("patch_id", "")) if rd.control.exists() else ""
+        pending = written.startswith(f"a{attempt}-") and written not in {e.get("patch_id") for e in events}
         if telemetry["running"] and not pending and applied < goal.budget.max_live_patches:
             for finding in live_findings(events, state["config"], state["prior_lr"]):
                 decision = _decide(state, runtime, finding, events)

@@ -311,17 +311,14 @@ def import_logs_command(
     out: Annotated[Path, typer.Option("--out", help="JSONL file of prompt/response pairs to write.")],
 ) -> None:
     """Turn a log file into instruction pairs (summarise, classify severity, extract indicators)."""
-    import json
 
     from openlora.synthesis.importers import import_logs
-    from openlora.trainer.rundir import write_json_atomic
+    from openlora.trainer.rundir import write_json_atomic, write_jsonl_atomic
 
     if not log_file.is_file():
         _fail(f"{log_file}: no such file")
     pairs, report = import_logs(log_file)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text("".join(json.dumps(p) + "\n" for p in pairs), encoding="utf-8")
-    tmp.replace(out)
+    write_jsonl_atomic(out, pairs)
     write_json_atomic(out.with_suffix(".report.json"), report.to_json())
     shown = ", ".join(str(n) for n in report.malformed_lines[:10])
     typer.echo(f"{report.events} events ({report.by_format}) → {report.pairs} pairs in {out}")
@@ -342,12 +339,11 @@ def synth(
     seed: Annotated[int, typer.Option(min=0, help="Sampling seed.")] = 0,
 ) -> None:
     """Generate new training pairs from a few examples, through the quality gate (report beside --out)."""
-    import json
 
     from openlora.agent.advisor import Advisor
     from openlora.synthesis.generate import read_pairs, synthesize
     from openlora.trainer.data_files import DataError
-    from openlora.trainer.rundir import write_json_atomic
+    from openlora.trainer.rundir import write_json_atomic, write_jsonl_atomic
 
     try:
         seeds = read_pairs(seed_file)
@@ -359,9 +355,7 @@ def synth(
     result = synthesize(
         seeds, n, Advisor(model, temperature=0.8, max_tokens=200, seed=seed), eval_items, seed
     )
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text("".join(json.dumps(p) + "\n" for p in result.pairs), encoding="utf-8")
-    tmp.replace(out)
+    write_jsonl_atomic(out, result.pairs)
     write_json_atomic(out.with_suffix(".report.json"), result.report)
     typer.echo(f"{len(result.pairs)} pairs written to {out}; dropped: {result.report['dropped']}")
 

@@ -143,29 +143,7 @@ class RunsCollector(Collector):
         cpu = CounterMetricFamily(
             "openlora_trainer_cpu_seconds", "CPU time of the live trainer process", labels=["run"]
         )
-        actions = CounterMetricFamily(
-            "openlora_agent_actions", "Agent tool calls", labels=["run", "tool", "outcome"]
-        )
-        diagnoses = CounterMetricFamily(
-            "openlora_agent_diagnoses", "Diagnoses made", labels=["run", "diagnosis"]
-        )
-        relaunches = CounterMetricFamily("openlora_agent_relaunches", "Relaunches", labels=["run"])
-        patches = CounterMetricFamily(
-            "openlora_agent_patches_applied", "Live patches applied", labels=["run"]
-        )
-        memory_hits = CounterMetricFamily("openlora_agent_memory_hits", "Memory hits used", labels=["run"])
-        attempt = GaugeMetricFamily("openlora_agent_attempt", "Current attempt number", labels=["run"])
-        state = GaugeMetricFamily(
-            "openlora_agent_run_state", "1 for the run's current state", labels=["run", "status"]
-        )
-        recovery = GaugeMetricFamily(
-            "openlora_agent_time_to_recovery_seconds",
-            "Seconds from the last incident to the next healthy attempt",
-            labels=["run"],
-        )
-        latency = HistogramMetricFamily(
-            "openlora_advisor_decision_latency_seconds", "Advisor decision latency", labels=["run"]
-        )
+        agent = _agent_families()
         for run in self.runs():
             label = run_label(run)
             attempt_dir = _latest_attempt(run)
@@ -184,51 +162,17 @@ class RunsCollector(Collector):
             cpu_seconds = _trainer_cpu(attempt_dir)
             if cpu_seconds is not None:
                 cpu.add_metric([label], cpu_seconds)
-            self._agent(
-                run,
-                label,
-                actions,
-                diagnoses,
-                relaunches,
-                patches,
-                memory_hits,
-                attempt,
-                state,
-                recovery,
-                latency,
-            )
-        yield from (
-            *gauges.values(),
-            val_loss,
-            cpu,
-            actions,
-            diagnoses,
-            relaunches,
-            patches,
-            memory_hits,
-            attempt,
-            state,
-            recovery,
-            latency,
-        )
+            self._agent(run, label, agent)
+        yield from (*gauges.values(), val_loss, cpu, *agent.values())
 
     @staticmethod
-    def _agent(
-        run: Path,
-        label: str,
-        actions: Any,
-        diagnoses: Any,
-        relaunches: Any,
-        patches: Any,
-        memory_hits: Any,
-        attempt: Any,
-        state: Any,
-        recovery: Any,
-        latency: Any,
-    ) -> None:
+    def _agent(run: Path, label: str, families: dict[str, Any]) -> None:
         events = list(_lines(run / "agent_events.jsonl"))
         if not events:
             return
+        actions, diagnoses, relaunches = families["actions"], families["diagnoses"], families["relaunches"]
+        patches, memory_hits, attempt = families["patches"], families["memory_hits"], families["attempt"]
+        state, recovery, latency = families["state"], families["recovery"], families["latency"]
         action_counts = Counter(
             (bounded(e.get("tool"), TOOLS), bounded(e.get("outcome"), OUTCOMES))
             for e in events
@@ -268,6 +212,35 @@ class RunsCollector(Collector):
         ]
         buckets = [(str(b), float(sum(v <= b for v in values))) for b in LATENCY_BUCKETS]
         latency.add_metric([label], [*buckets, ("+Inf", float(len(values)))], sum_value=sum(values))
+
+
+def _agent_families() -> dict[str, Any]:
+    """Empty metric families of the agent series, keyed by short name."""
+    return {
+        "actions": CounterMetricFamily(
+            "openlora_agent_actions", "Agent tool calls", labels=["run", "tool", "outcome"]
+        ),
+        "diagnoses": CounterMetricFamily(
+            "openlora_agent_diagnoses", "Diagnoses made", labels=["run", "diagnosis"]
+        ),
+        "relaunches": CounterMetricFamily("openlora_agent_relaunches", "Relaunches", labels=["run"]),
+        "patches": CounterMetricFamily(
+            "openlora_agent_patches_applied", "Live patches applied", labels=["run"]
+        ),
+        "memory_hits": CounterMetricFamily("openlora_agent_memory_hits", "Memory hits used", labels=["run"]),
+        "attempt": GaugeMetricFamily("openlora_agent_attempt", "Current attempt number", labels=["run"]),
+        "state": GaugeMetricFamily(
+            "openlora_agent_run_state", "1 for the run's current state", labels=["run", "status"]
+        ),
+        "recovery": GaugeMetricFamily(
+            "openlora_agent_time_to_recovery_seconds",
+            "Seconds from the last incident to the next healthy attempt",
+            labels=["run"],
+        ),
+        "latency": HistogramMetricFamily(
+            "openlora_advisor_decision_latency_seconds", "Advisor decision latency", labels=["run"]
+        ),
+    }
 
 
 def _trainer_cpu(attempt_dir: Path) -> float | None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from openlora.evaluation.hallucination import unsupported_facts
 from openlora.trainer.data_files import ColumnMap, read_records
+from openlora.trainer.rundir import write_jsonl_atomic
 
 
 def filter_unsupported(source: Path, target: Path) -> dict[str, Any]:
@@ -26,8 +26,5 @@ def filter_unsupported(source: Path, target: Path) -> dict[str, Any]:
             kept.append({"text": record.text})
     if not kept:
         raise ValueError(f"{source}: filtering would drop every row")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text("".join(json.dumps(row) + "\n" for row in kept), encoding="utf-8")
-    tmp.replace(target)
+    write_jsonl_atomic(target, kept)
     return {"source": str(source), "target": str(target), "kept": len(kept), "dropped_lines": dropped}

@@ -5,7 +5,6 @@ Writes ``RUN_ROOT/data/synth-<dataset_id>-<n>.jsonl`` and its report; never writ
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from openlora.tools.context import ToolContext, ToolError
@@ -13,7 +12,7 @@ from openlora.tools.context import ToolContext, ToolError
 
 def synthesize_data(ctx: ToolContext, advisor: Any, dataset_id: str, n: int = 50) -> dict[str, Any]:
     from openlora.synthesis.generate import read_pairs, synthesize
-    from openlora.trainer.rundir import write_json_atomic
+    from openlora.trainer.rundir import write_json_atomic, write_jsonl_atomic
 
     seeds = read_pairs(ctx.dataset(dataset_id))
     if len(seeds) < 3:
@@ -21,7 +20,6 @@ def synthesize_data(ctx: ToolContext, advisor: Any, dataset_id: str, n: int = 50
     eval_items = read_pairs(ctx.datasets["eval"]) if "eval" in ctx.datasets else []
     result = synthesize(seeds, n, advisor, eval_items)
     target = ctx.run_root / "data" / f"synth-{dataset_id}-{n}.jsonl"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text("".join(json.dumps(p) + "\n" for p in result.pairs), encoding="utf-8")
+    write_jsonl_atomic(target, result.pairs)
     write_json_atomic(target.with_suffix(".report.json"), result.report)
     return {"path": target.name, "pairs": len(result.pairs), "dropped": result.report["dropped"]}

@@ -13,6 +13,7 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,16 +94,13 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` so readers see the old file or the new one, never half.
-
-    Non-finite floats are written as strings (see :func:`json_safe`)."""
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` so readers see the old file or the new one, never half (write, fsync, rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(json_safe(data), handle, indent=2, sort_keys=True, allow_nan=False)
-            handle.write("\n")
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
@@ -110,6 +108,16 @@ def write_json_atomic(path: Path, data: Any) -> None:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON atomically; non-finite floats are written as strings (see :func:`json_safe`)."""
+    write_text_atomic(path, json.dumps(json_safe(data), indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def write_jsonl_atomic(path: Path, rows: Iterable[Any]) -> None:
+    """Write one JSON object a line, atomically (datasets the agent and the CLI produce)."""
+    write_text_atomic(path, "".join(json.dumps(row) + "\n" for row in rows))
 
 
 def read_json(path: Path) -> Any:
