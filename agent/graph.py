@@ -23,7 +23,7 @@ def after_evaluate(state: AgentState) -> Literal["export", "decide"]:
     return "decide" if data_problem and nodes.budget_left(state) else "export"
 
 
-def after_decide(state: AgentState) -> Literal["relaunch", "give_up"]:
+def after_review(state: AgentState) -> Literal["relaunch", "give_up"]:
     return "give_up" if state["decision"]["action"] == "stop" else "relaunch"
 
 
@@ -36,6 +36,7 @@ def build_graph() -> StateGraph:
     builder.add_node("monitor", nodes.monitor)
     builder.add_node("detect", nodes.detect_node)
     builder.add_node("decide", nodes.decide)
+    builder.add_node("review", nodes.review)
     builder.add_node("relaunch", nodes.relaunch)
     builder.add_node("evaluate", nodes.evaluate)
     builder.add_node("export", nodes.export)
@@ -49,7 +50,8 @@ def build_graph() -> StateGraph:
     builder.add_edge("monitor", "detect")
     builder.add_conditional_edges("detect", after_detect)
     builder.add_conditional_edges("evaluate", after_evaluate)
-    builder.add_conditional_edges("decide", after_decide)
+    builder.add_edge("decide", "review")
+    builder.add_conditional_edges("review", after_review)
     builder.add_edge("relaunch", "monitor")
     builder.add_edge("export", "report")
     builder.add_edge("give_up", "report")

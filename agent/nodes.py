@@ -124,7 +124,8 @@ def monitor(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         applied = _agent_patches(events, attempt)
         written = str(read_json(rd.control).get("patch_id", "")) if rd.control.exists() else ""
         pending = written.startswith(f"a{attempt}-") and written not in {e.get("patch_id") for e in events}
-        if telemetry["running"] and not pending and applied < goal.budget.max_live_patches:
+        live_allowed = goal.approval == "auto" and applied < goal.budget.max_live_patches
+        if telemetry["running"] and not pending and live_allowed:
             for finding in live_findings(events, state["config"], state["prior_lr"]):
                 decision = _decide(state, runtime, finding, events)
                 if decision.live and decision.changes:
@@ -326,7 +327,7 @@ def _run_id(state: AgentState) -> str:
 
 
 def decide(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-    ctx, goal, attempt = runtime.context, _goal(state), state["attempt"]
+    ctx, attempt = runtime.context, state["attempt"]
     finding = _finding(state["finding"])
     events = read_events(RunDir(ctx.tools.attempt_dir(attempt)).metrics)
     decision = _decide(state, runtime, finding, events)
@@ -334,8 +335,45 @@ def decide(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     text = f"{finding.diagnosis.value} → {decision.action} {decision.changes} — {decision.reason}"
     text += f" [{decision.source}]"
     lines = [_say(runtime, "decide", text + refused)]
+    attempts = state["attempts"]
+    attempts[-1] = {**attempts[-1], "decision": decision.to_json()}
+    return {"decision": decision.to_json(), "attempts": attempts, "timeline": lines}
+
+
+def review(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """With ``approval: ask``, wait for the person (a LangGraph interrupt); then remember the incident.
+
+    The verdict arrives already checked by the runner (see ``approval``); it is checked again here.
+    """
+    from langgraph.types import interrupt
+
+    from openlora.agent.approval import apply_verdict, parse_verdict, proposal
+
+    ctx, goal, attempt = runtime.context, _goal(state), state["attempt"]
+    decision = state["decision"]
+    lines: list[dict[str, Any]] = []
+    if goal.approval == "ask" and decision["action"] != "stop":
+        asked = proposal(decision, state["config"], attempt, state["prior_lr"])
+        verdict = parse_verdict(interrupt(asked))
+        decision = apply_verdict(decision, verdict, state["config"], state["prior_lr"])
+        record(state["run_root"], "approval", choice=verdict.choice, attempt=attempt)
+        if ctx.registry is not None:
+            ctx.registry.record_decision(
+                _run_id(state),
+                attempt,
+                decision["action"],
+                decision["changes"],
+                decision["reason"],
+                "person",
+                decision["diagnosis"],
+            )
+        lines.append(
+            _say(runtime, "approval", f"{verdict.choice}: {decision['action']} {decision['changes']}")
+        )
+    finding = _finding(state["finding"])
     incident_id = None
-    if decision.action != "stop" and ctx.memory is not None and goal.memory:
+    if decision["action"] != "stop" and ctx.memory is not None and goal.memory:
+        events = read_events(RunDir(ctx.tools.attempt_dir(attempt)).metrics)
         symptom = Symptom(
             finding.diagnosis.value,
             state["model_family"],
@@ -348,7 +386,7 @@ def decide(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         ctx.memory.add(
             NewIncident(
                 symptom,
-                Fix(decision.action, decision.changes),
+                Fix(decision["action"], decision["changes"]),
                 run_id=_run_id(state),
                 attempt=attempt,
                 config=state["config"],
@@ -357,13 +395,8 @@ def decide(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         )
         lines.append(_say(runtime, "memory", f"incident {incident_id[:12]} recorded (outcome pending)"))
     attempts = state["attempts"]
-    attempts[-1] = {**attempts[-1], "decision": decision.to_json()}
-    return {
-        "decision": decision.to_json(),
-        "pending_incident": incident_id,
-        "attempts": attempts,
-        "timeline": lines,
-    }
+    attempts[-1] = {**attempts[-1], "decision": decision}
+    return {"decision": decision, "pending_incident": incident_id, "attempts": attempts, "timeline": lines}
 
 
 def relaunch(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -469,9 +502,12 @@ def export(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
 def give_up(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     finding = state.get("finding") or {}
     decision = state.get("decision") or {}
-    reason = (
-        "the advisor chose to stop" if decision.get("action") == "stop" else "the attempt budget is spent"
-    )
+    if decision.get("source") == "person" and decision.get("action") == "stop":
+        reason = str(decision.get("reason"))
+    elif decision.get("action") == "stop":
+        reason = "the advisor chose to stop"
+    else:
+        reason = "the attempt budget is spent"
     record(state["run_root"], "state", status="failed")
     return {
         "outcome": "failed",

@@ -2,6 +2,9 @@
 
 The graph's state is checkpointed after every step with synchronous durability in
 ``RUN_ROOT/agent.sqlite``, so ``--resume`` continues exactly where a killed run stood.
+With ``approval: ask`` the graph pauses at each proposal (a LangGraph interrupt); ``approve`` is
+called with the proposal and returns the person's verdict, which is checked before the graph resumes
+(an out-of-bounds edit is sent back with the error). A run paused for approval resumes the same way.
 """
 
 from __future__ import annotations
@@ -40,13 +43,20 @@ def run_goal(
     run_root: Path | None = None,
     echo: Callable[[str], None] = print,
     poll_s: float = 0.5,
+    approve: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     from langgraph.checkpoint.sqlite import SqliteSaver
+    from langgraph.types import Command
 
     from openlora.memory.incidents import IncidentMemory
     from openlora.memory.registry import RunRegistry
 
     goal = load_goal(goal_path)
+    if goal.approval == "ask" and approve is None:
+        raise RunError(
+            f"{goal_path}: approval is 'ask' but nobody can answer here; use `openlora-agent tui`, "
+            "run in an interactive terminal, or set approval: auto"
+        )
     if resume:
         root = run_root or latest_run_root(runs, goal)
     else:
@@ -90,6 +100,10 @@ def run_goal(
         echo(f"[run] {'resuming' if resume else 'starting'} {goal.name} in {root}")
         record(root, "state", status="running")
         graph.invoke(inputs, config, context=context, durability="sync")
+        while (paused := graph.get_state(config)).interrupts:
+            asked = paused.interrupts[0].value
+            verdict = _checked_verdict(approve, asked, paused.values)
+            graph.invoke(Command(resume=verdict), config, context=context, durability="sync")
         final = dict(graph.get_state(config).values)
     context.registry.upsert_run(
         root.name,
@@ -115,3 +129,22 @@ def run_goal(
             attempt.get("final_metrics", {}),
         )
     return final
+
+
+def _checked_verdict(
+    approve: Callable[[dict[str, Any]], dict[str, Any]] | None, asked: dict[str, Any], values: dict[str, Any]
+) -> dict[str, Any]:
+    """Ask until the verdict is valid (an out-of-bounds edit goes back with the error)."""
+    from openlora.agent.approval import ApprovalError, apply_verdict, parse_verdict
+
+    if approve is None:
+        raise RunError("the run is waiting for an approval and nobody can answer here")
+    question = dict(asked)
+    while True:
+        raw = approve(question)
+        try:
+            verdict = parse_verdict(raw)
+            apply_verdict(values["decision"], verdict, values["config"], values["prior_lr"])
+            return verdict.model_dump()
+        except ApprovalError as exc:
+            question = {**asked, "error": str(exc)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -72,9 +72,15 @@ def run(
     from openlora.agent.goal import GoalError
     from openlora.agent.runner import RunError, run_goal
 
+    approve = _ask_in_terminal if sys.stdin.isatty() else None
     try:
         final = run_goal(
-            goal_path, runs_root, resume_run, run_dir, echo=lambda line: typer.echo(line, err=True)
+            goal_path,
+            runs_root,
+            resume_run,
+            run_dir,
+            echo=lambda line: typer.echo(line, err=True),
+            approve=approve,
         )
     except (GoalError, RunError) as exc:
         _fail(str(exc))
@@ -83,6 +89,27 @@ def run(
     typer.echo(f"report: {root / 'report.md'}")
     if final.get("outcome") != "success":
         raise typer.Exit(1)
+
+
+def _ask_in_terminal(asked: dict[str, Any]) -> dict[str, Any]:
+    """``approval: ask`` without the TUI: show the proposal, read approve / edit / veto."""
+    import json
+
+    if "error" in asked:
+        typer.echo(f"not applied: {asked['error']}", err=True)
+    typer.echo(
+        f"\nattempt {asked['attempt']}: {asked['diagnosis']} → {asked['action']} {asked['changes']}\n"
+        f"  why: {asked['reason']} [{asked['source']}]",
+        err=True,
+    )
+    choice = typer.prompt("approve, edit or veto", default="approve")
+    if choice == "edit":
+        text = typer.prompt("settings as JSON", default=json.dumps(asked["changes"]))
+        try:
+            return {"choice": "edit", "changes": json.loads(text)}
+        except ValueError as exc:
+            return {"choice": "edit", "changes": {"invalid JSON": str(exc)}}
+    return {"choice": choice}
 
 
 @app.command()

@@ -166,6 +166,20 @@ class IncidentMemory:
             raise KeyError(f"no incident {incident_id!r}" if not rows else f"{incident_id!r} is ambiguous")
         return Incident.from_row(rows[0])
 
+    def for_run(self, run_id: str) -> list[Incident]:
+        """The incidents recorded by one run, in the order they happened."""
+        rows = self.store.db.execute(
+            "SELECT * FROM incidents WHERE run_id = ? ORDER BY created_at", (run_id,)
+        ).fetchall()
+        return [Incident.from_row(r) for r in rows]
+
+    def recent(self, limit: int = 50) -> list[Incident]:
+        """The newest incidents first."""
+        rows = self.store.db.execute(
+            "SELECT * FROM incidents ORDER BY created_at DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [Incident.from_row(r) for r in rows]
+
     def search(
         self, query: str | Symptom, k: int = 5, model_family: str | None = None, diagnosis: str | None = None
     ) -> list[IncidentHit]:

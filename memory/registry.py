@@ -184,3 +184,17 @@ class RunRegistry:
             "SELECT * FROM decisions WHERE run_id = ? ORDER BY id", (run_id,)
         ).fetchall()
         return [dict(r) | {"arguments": json.loads(r["arguments"] or "{}")} for r in rows]
+
+    def attempts(self, run_id: str) -> list[dict[str, Any]]:
+        """The attempts of one run, in order, with their config and final metrics decoded."""
+        rows = self.store.db.execute(
+            "SELECT * FROM attempts WHERE run_id = ? ORDER BY number", (run_id,)
+        ).fetchall()
+        return [
+            dict(r)
+            | {
+                "config": json.loads(r["config"] or "{}"),
+                "final_metrics": json.loads(r["final_metrics"] or "{}"),
+            }
+            for r in rows
+        ]
