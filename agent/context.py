@@ -23,4 +23,6 @@ class Context:
     registry: RunRegistry | None
     poll_s: float = 0.5
     echo: Callable[[str], None] = print
+    # Polled by long waits; True stops supervising (the trainer goes on; --resume reattaches).
+    cancelled: Callable[[], bool] = lambda: False
     extra: dict[str, Any] = field(default_factory=dict)

@@ -208,7 +208,9 @@ def _completed_but_short(
     curve = [v for v in losses(events) if math.isfinite(v)]
     vals = val_losses(events)
     steps = len(curve)
-    more = {"max_steps": min(10_000_000, max(steps, 1) * 2)}
+    # A relaunch from a checkpoint logs only its own steps: double the planned total, not this count.
+    planned = max(steps, int(config.get("max_steps") or 0), 1)
+    more = {"max_steps": min(10_000_000, planned * 2)}
     evidence = {k: metrics[k] for k in ("train_loss", "val_loss") if k in metrics} | {"steps": steps}
     if (
         len(vals) >= 3

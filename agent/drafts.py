@@ -91,7 +91,7 @@ def draft_goal(
         "outputs": ["adapter"],
     }
     Goal.model_validate(goal).resolve(data_dir)
-    header = "# Goal draft: edit anything, then approve to start. Reference: README, 'goal.yaml'.\n"
+    header = "# Goal draft: edit, then approve. Reference: README, goal.yaml.\n"
     text = header + yaml.safe_dump(goal, sort_keys=False, allow_unicode=True)
     return Draft(text, goal["name"], notes)
 

@@ -168,8 +168,8 @@ def check_intent(raw: str | dict[str, Any], request: str, cwd: Path) -> Intent:
         dataset = found[0] if found else None
 
     run = str(data.get("run") or "").strip()
-    if run and not re.search(rf"\b{re.escape(run)}\b", request):
-        corrections.append(f"run {run!r} is not named in the request")
+    invented_run = bool(run) and not re.search(rf"\b{re.escape(run)}\b", request)
+    if invented_run:
         run = ""
     if not run and (match := _RUN.search(request)):
         run = match.group(1).rstrip("?.!,")
@@ -184,6 +184,8 @@ def check_intent(raw: str | dict[str, Any], request: str, cwd: Path) -> Intent:
         kind = cued
     if kind is None:
         kind = "help"
+    if invented_run and kind == "question":
+        corrections.append(f"run {data.get('run')!r} is not named in the request")
     if kind == "tune" and dataset is None:
         kind = "help"
         corrections.append("no existing data file is named in the request")

@@ -38,6 +38,10 @@ from openlora.tools.stop_run import stop_run
 from openlora.trainer.rundir import RunDir, read_events, read_json
 
 
+class SupervisionCancelled(RuntimeError):
+    """The client asked the supervisor to stop watching (the trainer itself keeps running)."""
+
+
 def _say(runtime: Runtime[Context], node: str, text: str) -> dict[str, Any]:
     entry = {"t": round(time.time(), 3), "node": node, "text": text}
     runtime.context.echo(f"[{node}] {text}")
@@ -109,6 +113,8 @@ def monitor(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     last_step_shown = 0
     deadline = state["started_at"] + goal.budget.max_wall_minutes * 60
     while True:
+        if ctx.cancelled():
+            raise SupervisionCancelled(f"stopped watching attempt {attempt}; `run --resume` reattaches")
         telemetry = read_telemetry(ctx.tools, attempt)
         events = telemetry["events"]
         step = telemetry["last"].get("step") or 0

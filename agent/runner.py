@@ -44,6 +44,7 @@ def run_goal(
     echo: Callable[[str], None] = print,
     poll_s: float = 0.5,
     approve: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> dict[str, Any]:
     from langgraph.checkpoint.sqlite import SqliteSaver
     from langgraph.types import Command
@@ -78,6 +79,7 @@ def run_goal(
         registry=RunRegistry(),
         poll_s=poll_s,
         echo=echo,
+        cancelled=cancelled,
     )
     context.registry.upsert_run(
         root.name, goal.name, "running", goal=goal.task, base_model=goal.base_model, dataset_path=goal.dataset

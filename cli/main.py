@@ -407,6 +407,51 @@ def metrics(
 
 
 @app.command()
+def tui(
+    runs_root: Annotated[Path, typer.Option("--runs", help="Folder that receives run folders.")] = Path(
+        "runs"
+    ),
+    web: Annotated[bool, typer.Option("--web", help="Serve the app to a browser (textual-serve).")] = False,
+    host: Annotated[
+        str, typer.Option(help="Address to bind with --web (loopback by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port for --web.")] = 8080,
+    base_model: Annotated[
+        str, typer.Option("--base-model", help="Base model new drafts start from.")
+    ] = "embedded:smollm2",
+    approval: Annotated[str, typer.Option(help="Approval policy of new drafts: ask or auto.")] = "ask",
+) -> None:
+    """The conversational app: describe a tuning job, review the draft, approve, watch, approve fixes."""
+    if approval not in ("ask", "auto"):
+        _fail(f"--approval: expected ask or auto, got {approval!r}")
+    if web:
+        import shlex
+
+        from textual_serve.server import Server
+
+        command = shlex.join(
+            [
+                sys.executable,
+                "-m",
+                "openlora.tui",
+                "--runs",
+                str(runs_root.resolve()),
+                "--base-model",
+                base_model,
+                "--approval",
+                approval,
+            ]
+        )
+        typer.echo(f"serving the OpenLoRA TUI on http://{host}:{port}", err=True)
+        Server(command, host=host, port=port, title="OpenLoRA").serve()
+        return
+    from openlora.tui.app import OpenLoRAApp
+    from openlora.tui.services import TuiSettings
+
+    OpenLoRAApp(TuiSettings(runs=runs_root.resolve(), base_model=base_model, approval=approval)).run()
+
+
+@app.command()
 def version() -> None:
     """Print the OpenLoRA version."""
     from importlib.metadata import version as dist_version

@@ -1,0 +1,58 @@
+"""The playground's engine: one prompt answered by a run's adapter and by its base model, side by side.
+
+Loads the base model and the trained adapter once (CPU, fp32), then answers each prompt twice with
+greedy decoding and the run's chat template: with the adapter, and with the adapter disabled. It is
+used by the TUI's playground screen and holds no UI code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class PlaygroundError(RuntimeError):
+    """The run has no trained adapter to chat with; the message names the folder."""
+
+
+@dataclass
+class Replies:
+    adapter: str
+    base: str
+
+
+class Playground:
+    """A run's adapter next to its base model."""
+
+    def __init__(self, attempt_dir: Path, max_new_tokens: int = 64) -> None:
+        import torch
+        from peft import PeftModel
+
+        from openlora.trainer.export.exporter import ExportError, trained_adapter
+        from openlora.trainer.main import load_spec
+        from openlora.trainer.models import load_base_model, load_tokenizer, resolve_source
+        from openlora.trainer.rundir import RunDir
+
+        run_dir = RunDir(attempt_dir)
+        if not run_dir.spec.is_file():
+            raise PlaygroundError(f"{attempt_dir}: not a run folder (no spec.json)")
+        try:
+            adapter = trained_adapter(run_dir)
+        except ExportError as exc:
+            raise PlaygroundError(str(exc)) from None
+        config = load_spec(run_dir)
+        source = resolve_source(config)
+        self.tokenizer = load_tokenizer(source)
+        base = load_base_model(source, config, use_cuda=False, compute_dtype=torch.float32)
+        self.model: Any = PeftModel.from_pretrained(base, str(adapter)).eval()
+        self.max_new_tokens = max_new_tokens
+        self.attempt_dir = attempt_dir
+
+    def reply(self, prompt: str) -> Replies:
+        from openlora.evaluation.engine import generate
+
+        adapter = generate(self.model, self.tokenizer, [prompt], self.max_new_tokens)[0]
+        with self.model.disable_adapter():
+            base = generate(self.model, self.tokenizer, [prompt], self.max_new_tokens)[0]
+        return Replies(adapter, base)

@@ -1,0 +1,208 @@
+"""The main screen: chat with the advisor, the goal draft, and the live view of the active run.
+
+A message becomes an intent (constrained decoding, then checked against the words), and then a
+goal draft, an adjusted draft, or an answer quoted from the registry and memory. Approving the
+draft starts ``run_goal`` in a thread worker; its timeline lines, approvals and end arrive as
+messages, and a one-second timer reads the run's metrics for the curves.
+"""
+
+from __future__ import annotations
+
+import queue
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input
+from textual.worker import get_current_worker
+
+from openlora.tui.messages import ChatReply, DraftReady, RunFinished, RunStarted, TimelineLine
+from openlora.tui.screens.approval import ApprovalScreen
+from openlora.tui.widgets.chat_log import ChatLog
+from openlora.tui.widgets.draft_editor import DraftEditor
+from openlora.tui.widgets.live_run import LiveRun
+
+WELCOME = (
+    "Tell me what to tune, e.g. 'tune SmolLM on ./logs/auth.log so it summarises incidents'. "
+    "Ask about runs ('why did run 3 fail?'), or adjust the draft ('try a smaller lr'). "
+    "F2 history · F3 incidents · F4 data · F5 playground."
+)
+HELP = (
+    "I can: draft a goal from 'tune … on FILE so it …' (FILE must exist: .jsonl, .csv, .txt or .log), "
+    "adjust the draft ('try a smaller lr', 'train for more steps'), and answer 'why did run N fail?' "
+    "from the recorded facts."
+)
+
+
+class ApprovalAbandoned(RuntimeError):
+    """The TUI closed while a proposal waited; the run stays paused (``run --resume`` asks again)."""
+
+
+class ChatScreen(Screen[None]):
+    """Chat, draft and live run side by side."""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            with Vertical(id="chat-column"):
+                yield ChatLog(id="chat-log")
+                yield Input(placeholder="Ask OpenLoRA…", id="chat-input", max_length=1000)
+            with Vertical(id="work-column"):
+                yield DraftEditor(id="draft")
+                yield LiveRun(id="live")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(ChatLog).say("openlora", WELCOME)
+        self.query_one("#chat-input", Input).focus()
+        self.set_interval(min(1.0, self.app.services.settings.poll_s), self.query_one(LiveRun).poll)  # type: ignore[attr-defined]
+
+    # --- chat -------------------------------------------------------------------------------
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "chat-input":
+            return
+        text = event.value.strip()
+        event.input.value = ""
+        if not text:
+            return
+        self.query_one(ChatLog).say("you", text)
+        self.understand(text, self.query_one(DraftEditor).text)
+
+    @work(thread=True, exclusive=True, group="chat")
+    def understand(self, text: str, draft_text: str) -> None:
+        from openlora.agent.answers import answer_question
+        from openlora.agent.drafts import adjust_draft, draft_goal
+        from openlora.agent.goal import GoalError
+        from openlora.agent.intent import IntentError, parse_request
+
+        services = self.app.services  # type: ignore[attr-defined]
+        settings = services.settings
+        try:
+            intent = parse_request(services.advisor, text, settings.cwd)
+        except IntentError as exc:
+            self.post_message(ChatReply(str(exc), [], "error"))
+            return
+        notes = [f"(understood as {intent.kind}; checked: {c})" for c in intent.corrections]
+        try:
+            if intent.kind == "tune":
+                draft = draft_goal(
+                    intent,
+                    settings.runs / "data",
+                    settings.base_model,
+                    settings.training,
+                    settings.approval,
+                )
+                self.post_message(DraftReady(draft.text, draft.name, draft.notes))
+                self.post_message(
+                    ChatReply(
+                        f"I drafted goal '{draft.name}' on {intent.dataset}. Review it and approve.", notes
+                    )
+                )
+            elif intent.kind == "adjust":
+                if not draft_text.strip():
+                    self.post_message(ChatReply("There is no draft to adjust yet.", notes))
+                    return
+                new_text, change = adjust_draft(draft_text, intent)
+                name = self.query_one(DraftEditor).draft_name
+                self.post_message(DraftReady(new_text, name, [f"adjusted {change}"]))
+                self.post_message(ChatReply(f"Draft adjusted: {change}.", notes))
+            elif intent.kind == "question":
+                answer = answer_question(services.registry, services.memory, intent.run)
+                self.post_message(ChatReply(answer.headline, answer.facts))
+            else:
+                self.post_message(ChatReply(HELP, notes))
+        except GoalError as exc:
+            self.post_message(ChatReply(str(exc), notes, "error"))
+
+    def on_chat_reply(self, message: ChatReply) -> None:
+        self.query_one(ChatLog).say(message.author, message.text, message.facts)
+
+    def on_draft_ready(self, message: DraftReady) -> None:
+        self.query_one(DraftEditor).show(message.text, message.name, message.notes)
+
+    # --- draft → run ------------------------------------------------------------------------
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        editor = self.query_one(DraftEditor)
+        if event.button.id == "discard-draft":
+            editor.clear()
+        elif event.button.id == "approve-draft":
+            if self.app.active_run is not None:  # type: ignore[attr-defined]
+                editor.set_error("A run is already in progress; wait for it to end.")
+                return
+            self.start_run(editor.text, editor.draft_name)
+
+    def start_run(self, text: str, name: str) -> None:
+        from openlora.agent.drafts import save_draft
+        from openlora.agent.goal import GoalError
+        from openlora.trainer.rundir import unique_run_dir
+
+        editor = self.query_one(DraftEditor)
+        settings = self.app.services.settings  # type: ignore[attr-defined]
+        try:
+            path, goal = save_draft(text, settings.runs / "drafts", name or "goal")
+        except GoalError as exc:
+            editor.set_error(str(exc))
+            return
+        editor.set_error("")
+        root = unique_run_dir(settings.runs, goal.name)
+        self.app.active_run = root  # type: ignore[attr-defined]
+        self.post_message(RunStarted(root))
+        self.run_goal_worker(path, root)
+
+    @work(thread=True, exclusive=True, group="run")
+    def run_goal_worker(self, goal_path: Path, root: Path) -> None:
+        from openlora.agent.runner import run_goal
+
+        worker = get_current_worker()
+        settings = self.app.services.settings  # type: ignore[attr-defined]
+
+        def approve(question: dict[str, Any]) -> dict[str, Any]:
+            answers: queue.Queue[dict[str, Any]] = queue.Queue()
+            self.app.call_from_thread(self.app.push_screen, ApprovalScreen(question), answers.put)
+            while not worker.is_cancelled:
+                try:
+                    return answers.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+            raise ApprovalAbandoned(f"{root}: closed while a fix waited for approval")
+
+        try:
+            final = run_goal(
+                goal_path,
+                settings.runs,
+                run_root=root,
+                echo=lambda line: self.post_message(TimelineLine(line)),
+                poll_s=settings.poll_s,
+                approve=approve,
+                cancelled=lambda: worker.is_cancelled,
+            )
+        except Exception as exc:
+            self.post_message(RunFinished(root, "error", {"error": str(exc)}))
+            return
+        self.post_message(RunFinished(root, str(final.get("outcome")), final))
+
+    def on_run_started(self, message: RunStarted) -> None:
+        self.query_one(LiveRun).follow(message.root)
+        self.query_one(ChatLog).say("openlora", f"Started the run in {message.root}.")
+
+    def on_timeline_line(self, message: TimelineLine) -> None:
+        self.query_one(LiveRun).add_timeline(message.line)
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        self.app.active_run = None  # type: ignore[attr-defined]
+        live = self.query_one(LiveRun)
+        live.poll()
+        final = message.final
+        if message.outcome == "error":
+            self.query_one(ChatLog).say("error", f"The run stopped: {final.get('error')}")
+            return
+        attempts = final.get("attempts", [])
+        facts = [f"attempt {a['number']}: {a['status']} — {a['message']}" for a in attempts]
+        facts.append(f"report: {message.root / 'report.md'}")
+        self.query_one(ChatLog).say(
+            "openlora", f"The run ended: {message.outcome} after {len(attempts)} attempt(s).", facts
+        )
+        self.app.finished_runs.append(message)  # type: ignore[attr-defined]

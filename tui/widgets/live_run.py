@@ -1,0 +1,139 @@
+"""The live view of the active run: loss and val-loss curves, current figures, the agent's timeline.
+
+:meth:`LiveRun.poll` reads only the lines appended to the newest attempt's ``metrics.jsonl`` since
+the last poll (the file can grow long), so a one-second timer stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import RichLog, Static
+from textual_plotext import PlotextPlot
+
+from openlora.tui.safe_text import literal
+
+
+class LiveRun(Vertical):
+    """Curves and figures of the run being supervised, and the supervisor's timeline."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.run_root: Path | None = None
+        self.attempt_dir: Path | None = None
+        self.read_pos = 0
+        self.steps: list[int] = []
+        self.losses: list[float] = []
+        self.val_steps: list[int] = []
+        self.val_losses: list[float] = []
+        self.last: dict[str, Any] = {}
+        self.timeline: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield PlotextPlot(id="loss-plot")
+        yield Static("No run yet.", id="run-figures")
+        yield RichLog(id="timeline", wrap=True, markup=False, max_lines=500)
+
+    def on_mount(self) -> None:
+        self._draw()
+
+    def follow(self, root: Path) -> None:
+        self.run_root, self.attempt_dir, self.read_pos = root, None, 0
+        self.steps, self.losses, self.val_steps, self.val_losses, self.last = [], [], [], [], {}
+        self.query_one("#timeline", RichLog).clear()
+        self.timeline = []
+        self._draw()
+
+    def add_timeline(self, line: str) -> None:
+        self.timeline.append(line)
+        self.query_one("#timeline", RichLog).write(literal(line))
+
+    def _newest_attempt(self) -> Path | None:
+        if self.run_root is None:
+            return None
+        attempts = sorted(
+            (p for p in self.run_root.glob("attempt-*") if p.name.split("-")[-1].isdigit()),
+            key=lambda p: int(p.name.split("-")[-1]),
+        )
+        return attempts[-1] if attempts else None
+
+    def poll(self) -> bool:
+        """Read new metric lines; returns whether anything changed."""
+        newest = self._newest_attempt()
+        if newest is None:
+            return False
+        if newest != self.attempt_dir:
+            self.attempt_dir, self.read_pos = newest, 0
+            self.steps, self.losses, self.val_steps, self.val_losses = [], [], [], []
+        metrics = newest / "metrics.jsonl"
+        if not metrics.is_file():
+            return False
+        with metrics.open("rb") as handle:
+            handle.seek(self.read_pos)
+            chunk = handle.read()
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        if not complete:
+            return False
+        self.read_pos += len(complete)
+        for raw in complete.splitlines():
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue
+            self._take(event)
+        self._draw()
+        return True
+
+    def _take(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "step" and isinstance(event.get("loss"), int | float):
+            self.steps.append(int(event["step"]))
+            self.losses.append(float(event["loss"]))
+            self.last = event
+        elif kind == "eval" and isinstance(event.get("val_loss"), int | float):
+            self.val_steps.append(int(event["step"]))
+            self.val_losses.append(float(event["val_loss"]))
+
+    def _draw(self) -> None:
+        plot = self.query_one("#loss-plot", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.title("loss" if self.attempt_dir is None else f"loss — {self.attempt_dir.name}")
+        finite = [(s, v) for s, v in zip(self.steps, self.losses, strict=True) if v == v and abs(v) < 1e30]
+        if finite:
+            plt.plot([s for s, _ in finite], [v for _, v in finite], label="train")
+        if self.val_losses:
+            plt.plot(self.val_steps, self.val_losses, label="val", marker="dot")
+        plot.refresh()
+        self.query_one("#run-figures", Static).update(literal(self.figures()))
+
+    def figures(self) -> str:
+        if not self.last:
+            return (
+                "No run yet."
+                if self.run_root is None
+                else f"{self.run_root.name}: waiting for the first step…"
+            )
+        e = self.last
+        parts = [f"step {e.get('step')}", f"loss {e.get('loss'):.4g}"]
+        if isinstance(e.get("lr"), int | float):
+            parts.append(f"lr {e['lr']:.3g}")
+        if isinstance(e.get("tokens_per_s"), int | float):
+            parts.append(f"{e['tokens_per_s']:.0f} tok/s")
+        if self.val_losses:
+            parts.append(f"val {self.val_losses[-1]:.4g}")
+        if isinstance(e.get("gpu_mem_used_mb"), int | float):
+            parts.append(
+                f"GPU {e['gpu_mem_used_mb'] / 1024:.1f}/{e.get('gpu_mem_total_mb', 0) / 1024:.1f} GiB"
+            )
+        elif isinstance(e.get("cuda_mem_allocated_mb"), int | float):
+            parts.append(f"CUDA {e['cuda_mem_allocated_mb'] / 1024:.1f} GiB")
+        if isinstance(e.get("gpu_util_pct"), int | float):
+            parts.append(f"GPU util {e['gpu_util_pct']:.0f}%")
+        if isinstance(e.get("rss_mb"), int | float):
+            parts.append(f"RAM {e['rss_mb']:.0f} MiB")
+        return " · ".join(parts)
