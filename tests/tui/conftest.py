@@ -33,9 +33,8 @@ def home(tmp_path, monkeypatch) -> Path:
 
 
 def make_app(tmp_path: Path, base: Path | str = "embedded:smollm2", **settings) -> OpenLoRAApp:
-    return OpenLoRAApp(
-        TuiSettings(runs=tmp_path / "runs", cwd=tmp_path, base_model=str(base), poll_s=0.1, **settings)
-    )
+    settings = {"cwd": tmp_path, **settings}
+    return OpenLoRAApp(TuiSettings(runs=tmp_path / "runs", base_model=str(base), poll_s=0.1, **settings))
 
 
 async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 120.0, what: str = "") -> None:

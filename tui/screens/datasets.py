@@ -33,15 +33,39 @@ class DataTree(DirectoryTree):
         ]
 
 
+def _cut(text: str, limit: int = 300) -> str:
+    flat = text.replace("\n", " ⏎ ")
+    return flat[:limit] + ("…" if len(flat) > limit else "")
+
+
 def preview_lines(path: Path, rows: int = PREVIEW_ROWS) -> list[str]:
-    """The first ``rows`` lines of a file, each cut to 300 characters (read as text, never parsed)."""
+    """The first ``rows`` examples as the trainer reads them (prompt → response), else raw lines.
+
+    Parsed text is what the model will see, so escapes inside JSON strings (``\\u001b``) appear
+    decoded, then spelled out by ``safe_text``; nothing is interpreted.
+    """
+    from openlora.trainer.data_files import ColumnMap, DataError, read_records
+
+    if path.suffix.lower() in (".jsonl", ".csv", ".txt"):
+        try:
+            records = read_records(path, ColumnMap())[:rows]
+        except DataError as exc:
+            return [f"cannot parse: {exc}"]
+        return [
+            f"{r.line:>4}  "
+            + (
+                _cut(r.prompt) + "  →  " + _cut(r.response)
+                if r.kind == "pair"
+                else _cut(r.text or str(r.messages))
+            )
+            for r in records
+        ]
     lines: list[str] = []
     with path.open("r", encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             if number > rows:
                 break
-            text = line.rstrip("\n")
-            lines.append(f"{number:>4}  {text[:300]}{'…' if len(text) > 300 else ''}")
+            lines.append(f"{number:>4}  {_cut(line.rstrip(chr(10)))}")
     return lines
 
 
@@ -70,7 +94,7 @@ class DatasetScreen(Screen[None]):
             with Vertical(id="data-side"):
                 yield Static("Pick a data file.", id="data-path")
                 yield RichLog(id="data-preview", wrap=False, markup=False, highlight=False)
-                yield RichLog(id="data-findings", wrap=True, markup=False)
+                yield RichLog(id="data-findings", wrap=True, min_width=20, markup=False)
                 yield Button("Tune on this file", id="use-dataset", disabled=True)
         yield Footer()
 

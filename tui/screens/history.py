@@ -25,7 +25,7 @@ class HistoryScreen(Screen[None]):
         yield Header()
         with Horizontal():
             yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
-            yield RichLog(id="history-facts", wrap=True, markup=False)
+            yield RichLog(id="history-facts", wrap=True, min_width=20, markup=False)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -29,10 +29,10 @@ class PlaygroundScreen(Screen[None]):
             with Horizontal():
                 with Vertical():
                     yield Static("adapter", classes="pane-title")
-                    yield RichLog(id="play-adapter", wrap=True, markup=False)
+                    yield RichLog(id="play-adapter", wrap=True, min_width=20, markup=False)
                 with Vertical():
                     yield Static("base model", classes="pane-title")
-                    yield RichLog(id="play-base", wrap=True, markup=False)
+                    yield RichLog(id="play-base", wrap=True, min_width=20, markup=False)
         yield Footer()
 
     def on_mount(self) -> None:

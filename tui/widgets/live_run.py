@@ -36,7 +36,7 @@ class LiveRun(Vertical):
     def compose(self) -> ComposeResult:
         yield PlotextPlot(id="loss-plot")
         yield Static("No run yet.", id="run-figures")
-        yield RichLog(id="timeline", wrap=True, markup=False, max_lines=500)
+        yield RichLog(id="timeline", wrap=True, min_width=20, markup=False, max_lines=500)
 
     def on_mount(self) -> None:
         self._draw()
