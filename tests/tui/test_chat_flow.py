@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from textual.widgets import RichLog, Select
 
 from openlora.tui.screens.approval import ApprovalScreen
 from openlora.tui.widgets.chat_log import ChatLog
@@ -62,6 +63,19 @@ async def test_a_request_becomes_a_draft_that_runs_and_the_loss_chart_follows(
         said = "\n".join(app.screen.query_one(ChatLog).lines_said)
         assert "The run ended: success" in said
         assert any(line.startswith("[launch]") for line in live.timeline)
+
+        await pilot.press("f5")  # the playground answers with the new adapter and with the base
+        select = app.screen.query_one("#play-run", Select)
+        await wait_for(pilot, lambda: len(select._options) > 1, what="finished runs to pick")
+        select.value = select._options[1][1]
+        app.screen.query_one("#play-input").value = "key red"
+        await pilot.click("#play-input")
+        await pilot.press("enter")
+        adapter_pane = app.screen.query_one("#play-adapter", RichLog)
+        base_pane = app.screen.query_one("#play-base", RichLog)
+        await wait_for(
+            pilot, lambda: len(adapter_pane.lines) >= 2 and len(base_pane.lines) >= 2, what="replies"
+        )
 
 
 async def test_a_proposed_fix_waits_for_approval_and_a_veto_stops_the_run(
