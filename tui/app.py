@@ -50,6 +50,14 @@ class OpenLoRAApp(App[None]):
         self.active_run: Path | None = None
         self.finished_runs: list[RunFinished] = []
 
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """Screenshots (command palette → Screenshot) go to the current folder, not ~/Downloads."""
+        folder = path or str(Path.cwd())
+        self.notify(f"screenshot saved in {folder}", title="Screenshot")
+        return super().deliver_screenshot(filename, folder, time_format)
+
     def last_run_root(self) -> Path | None:
         return self.finished_runs[-1].root if self.finished_runs else None
 

@@ -51,6 +51,7 @@ async def test_a_request_becomes_a_draft_that_runs_and_the_loss_chart_follows(
             editor.text.replace("val_loss_below: 1.5", "val_loss_below: 5.5")
         )
         await pilot.click("#approve-draft")
+        assert app.screen.query_one("#approve-draft").disabled  # no second run from the same click
         live = app.screen.query_one(LiveRun)
         await wait_for(pilot, lambda: len(live.steps) >= 1, what="the first step on the chart")
         first_points = len(live.steps)
@@ -59,6 +60,7 @@ async def test_a_request_becomes_a_draft_that_runs_and_the_loss_chart_follows(
         assert len(live.steps) > first_points  # the chart kept updating as the run went on
         assert live.val_losses and "step" in live.figures()
         assert app.finished_runs[-1].outcome == "success"
+        assert not app.screen.query_one("#approve-draft").disabled
         assert (tmp_path / "runs" / "drafts" / f"{draft['name']}.yaml").is_file()
         said = "\n".join(app.screen.query_one(ChatLog).lines_said)
         assert "The run ended: success" in said

@@ -147,6 +147,8 @@ class ChatScreen(Screen[None]):
             editor.set_error(str(exc))
             return
         editor.set_error("")
+        editor.set_running(True, str(path))
+        self.query_one("#chat-input", Input).focus()
         root = unique_run_dir(settings.runs, goal.name)
         self.app.active_run = root  # type: ignore[attr-defined]
         self.post_message(RunStarted(root))
@@ -193,6 +195,7 @@ class ChatScreen(Screen[None]):
 
     def on_run_finished(self, message: RunFinished) -> None:
         self.app.active_run = None  # type: ignore[attr-defined]
+        self.query_one(DraftEditor).set_running(False)
         live = self.query_one(LiveRun)
         live.poll()
         final = message.final

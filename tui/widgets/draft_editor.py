@@ -40,6 +40,15 @@ class DraftEditor(Vertical):
         for button in self.query(Button):
             button.disabled = True
 
+    def set_running(self, running: bool, saved_as: str = "") -> None:
+        """While the draft's run is going, it cannot be approved again (no accidental second run)."""
+        self.query_one("#approve-draft", Button).disabled = running or not self.draft_name
+        self.query_one("#discard-draft", Button).disabled = running or not self.draft_name
+        if running:
+            self.query_one("#draft-notes", Static).update(
+                literal(f"Running; the draft was saved as {saved_as}.")
+            )
+
     @property
     def text(self) -> str:
         return self.query_one("#draft-text", TextArea).text
