@@ -120,7 +120,9 @@ def monitor(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         step = telemetry["last"].get("step") or 0
         if step - last_step_shown >= 25:
             last_step_shown = step
-            ctx.echo(f"[monitor] attempt {attempt} step {step} loss {telemetry['last'].get('loss')}")
+            loss = telemetry["last"].get("loss")
+            shown = f"{loss:.4g}" if isinstance(loss, int | float) else loss
+            ctx.echo(f"[monitor] attempt {attempt} step {step} loss {shown}")
         if telemetry["result"] is not None and not telemetry["running"]:
             break
         if time.time() > deadline:
