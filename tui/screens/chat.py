@@ -69,10 +69,11 @@ class ChatScreen(Screen[None]):
         if not text:
             return
         self.query_one(ChatLog).say("you", text)
-        self.understand(text, self.query_one(DraftEditor).text)
+        editor = self.query_one(DraftEditor)
+        self.understand(text, editor.text, editor.draft_name)
 
     @work(thread=True, exclusive=True, group="chat")
-    def understand(self, text: str, draft_text: str) -> None:
+    def understand(self, text: str, draft_text: str, draft_name: str) -> None:
         from openlora.agent.answers import answer_question
         from openlora.agent.drafts import adjust_draft, draft_goal
         from openlora.agent.goal import GoalError
@@ -106,8 +107,7 @@ class ChatScreen(Screen[None]):
                     self.post_message(ChatReply("There is no draft to adjust yet.", notes))
                     return
                 new_text, change = adjust_draft(draft_text, intent)
-                name = self.query_one(DraftEditor).draft_name
-                self.post_message(DraftReady(new_text, name, [f"adjusted {change}"]))
+                self.post_message(DraftReady(new_text, draft_name, [f"adjusted {change}"]))
                 self.post_message(ChatReply(f"Draft adjusted: {change}.", notes))
             elif intent.kind == "question":
                 answer = answer_question(services.registry, services.memory, intent.run)
