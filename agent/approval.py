@@ -54,7 +54,7 @@ def proposal(
         "reason": decision["reason"],
         "source": decision["source"],
         "current": {k: config.get(k) for k in EDITABLE},
-        "bounds": {"learning_rate": [min(lr * LR_FACTOR_MIN, prior_lr), lr * LR_FACTOR_MAX]},
+        "bounds": {"learning_rate": [min(lr * LR_FACTOR_MIN, prior_lr), max(lr * LR_FACTOR_MAX, prior_lr)]},
     }
 
 

@@ -3,8 +3,9 @@
 The advisor's JSON is parsed into :class:`AdvisorChoice` (``extra="forbid"``, enums, finite bounded
 numbers). The chosen action must be one of the detectors' candidates (``stop`` only where the
 detectors propose it: a tiny advisor may not abandon a fixable run with budget left); its ``lr_factor``
-may scale a learning-rate candidate only within ×0.1–×2 of the current lr, and an lr cut may always
-go down to the safe prior. The resulting settings are validated by the trainer's own config model.
+may scale a learning-rate candidate only within ×0.1–×2 of the current lr, and the lr may always
+move to the safe prior (down after a NaN, up from an lr far below it). The resulting settings are
+validated by the trainer's own config model.
 A choice that fails any check is replaced by the rules' best candidate, and that is recorded.
 """
 
@@ -31,6 +32,8 @@ ACTIONS = (
     "more_steps",
     "early_stop",
     "restructure_data",
+    "fix_columns",
+    "default_targets",
     "stop",
 )
 
@@ -88,8 +91,12 @@ def _scaled_lr(candidate: Candidate, factor: float, current_lr: float, prior_lr:
     proposed = current_lr * factor
     if candidate.action in ("lower_lr", "add_warmup", "clip_gradients") and factor < 1.0:
         changes["learning_rate"] = min(changes["learning_rate"], max(proposed, current_lr * LR_FACTOR_MIN))
-    elif candidate.action == "raise_lr" and factor > 1.0:
-        changes["learning_rate"] = min(proposed, current_lr * LR_FACTOR_MAX)
+    elif (
+        candidate.action == "raise_lr"
+        and factor > 1.0
+        and changes["learning_rate"] <= current_lr * LR_FACTOR_MAX
+    ):
+        changes["learning_rate"] = min(proposed, current_lr * LR_FACTOR_MAX)  # (a jump to the prior stays)
     return changes
 
 
@@ -98,8 +105,13 @@ def check_changes(config: dict[str, Any], changes: dict[str, Any], prior_lr: flo
     lr = float(config["learning_rate"])
     if "learning_rate" in changes:
         new = float(changes["learning_rate"])
-        if not (min(lr * LR_FACTOR_MIN, prior_lr) * 0.999 <= new <= lr * LR_FACTOR_MAX * 1.001):
-            raise ValueError(f"learning_rate {new:g} is outside ×{LR_FACTOR_MIN}–×{LR_FACTOR_MAX} of {lr:g}")
+        # ×0.1–×2 per decision; a move to the size prior (a known-safe value) is always allowed.
+        low, high = min(lr * LR_FACTOR_MIN, prior_lr), max(lr * LR_FACTOR_MAX, prior_lr)
+        if not (low * 0.999 <= new <= high * 1.001):
+            raise ValueError(
+                f"learning_rate {new:g} is outside ×{LR_FACTOR_MIN}–×{LR_FACTOR_MAX} of {lr:g} "
+                f"(or the prior {prior_lr:g})"
+            )
     try:
         TrainConfig.model_validate({**config, **changes})
     except ValidationError as exc:

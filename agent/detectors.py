@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from openlora.memory.records import Diagnosis
+from openlora.tools.inspect_dataset import GARBLED
 
 SPIKE_FACTOR = 3.0
 PLATEAU_SHARE, PLATEAU_MIN_STEPS, PLATEAU_GAIN = 0.4, 8, 0.01
 OVERFIT_RISE = 0.10
+FAR_FROM_PRIOR = 10.0  # an lr more than 10x above or below the size prior is suspect on a flat curve
 THROUGHPUT_DROP = 0.5
 
 
@@ -111,8 +114,31 @@ def detect(
     config: dict[str, Any],
     success: dict[str, Any],
     prior_lr: float,
+    data_problems: Sequence[str] = (),
 ) -> Finding:
-    """The one finding that explains how an attempt ended (``healthy`` when the goal is met)."""
+    """The one finding that explains how an attempt ended (``healthy`` when the goal is met).
+
+    ``data_problems`` are ``inspect_dataset``'s findings: when the responses look garbled, no
+    hyper-parameter change can help, so a failed attempt gets only "stop" (repair the data first).
+    """
+    finding = _detect(result, events, config, success, prior_lr)
+    garbled = next((p for p in data_problems if p.startswith(GARBLED)), None)
+    if garbled and finding.diagnosis not in (Diagnosis.HEALTHY, Diagnosis.OOM, Diagnosis.DATA_ERROR):
+        return Finding(
+            finding.diagnosis,
+            finding.evidence | {"data": garbled},
+            [Candidate("stop", {}, "the responses look garbled: repair the data before tuning")],
+        )
+    return finding
+
+
+def _detect(
+    result: dict[str, Any],
+    events: list[dict[str, Any]],
+    config: dict[str, Any],
+    success: dict[str, Any],
+    prior_lr: float,
+) -> Finding:
     status = result.get("status")
     evidence = dict(result.get("evidence") or {})
     evidence.setdefault("step", result.get("step"))
@@ -190,16 +216,53 @@ def detect(
         return Finding(
             Diagnosis.OOM, evidence, candidates or [Candidate("stop", {}, "nothing left to shrink")]
         )
+    message = str(result.get("message", ""))
     if status == "data_error":
-        return Finding(
-            Diagnosis.DATA_ERROR, evidence, [Candidate("stop", {}, "the data must be repaired first")]
-        )
+        candidates = [Candidate("stop", {}, "the data must be repaired first")]
+        mapped = any(config.get(k) for k in ("prompt_column", "response_column", "text_column"))
+        if mapped and "missing column" in message:
+            candidates.insert(
+                0,
+                Candidate(
+                    "fix_columns",
+                    {"prompt_column": None, "response_column": None, "text_column": None},
+                    "the configured columns are not in the file: let the reader detect them",
+                ),
+            )
+        return Finding(Diagnosis.DATA_ERROR, evidence | {"error": message[:300]}, candidates)
     if status in ("error", "killed"):
-        return Finding(Diagnosis.ERROR, evidence, [Candidate("stop", {}, "not a training-dynamics problem")])
+        candidates = [Candidate("stop", {}, "not a training-dynamics problem")]
+        if status == "error" and config.get("target_modules") and "target_modules" in message:
+            candidates.insert(
+                0,
+                Candidate(
+                    "default_targets",
+                    {"target_modules": None},
+                    "the named LoRA target modules do not exist: use the family's defaults",
+                ),
+            )
+        return Finding(Diagnosis.ERROR, evidence | {"error": message[:300]}, candidates)
     metrics = result.get("final_metrics") or {}
     if targets_met(metrics, success):
         return Finding(Diagnosis.HEALTHY, {k: metrics[k] for k in ("train_loss", "val_loss") if k in metrics})
-    return _completed_but_short(events, config, metrics, lr)
+    finding = _completed_but_short(events, config, metrics, lr)
+    if finding.diagnosis in (Diagnosis.PLATEAU, Diagnosis.UNDERFIT):
+        # An lr far from the size prior explains a flat or slow curve better than the step count does.
+        if lr > FAR_FROM_PRIOR * prior_lr:
+            finding.candidates.insert(
+                0,
+                Candidate(
+                    "lower_lr", {"learning_rate": prior_lr}, "the lr is far above the prior: steps saturate"
+                ),
+            )
+        elif lr * FAR_FROM_PRIOR < prior_lr:
+            finding.candidates.insert(
+                0,
+                Candidate(
+                    "raise_lr", {"learning_rate": prior_lr}, "the lr is far below the prior: back to it"
+                ),
+            )
+    return finding
 
 
 def _completed_but_short(

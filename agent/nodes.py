@@ -185,7 +185,12 @@ def detect_node(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     rd = RunDir(ctx.tools.attempt_dir(attempt))
     result = read_json(rd.result)
     finding = detect(
-        result, read_events(rd.metrics), state["config"], goal.success.model_dump(), state["prior_lr"]
+        result,
+        read_events(rd.metrics),
+        state["config"],
+        goal.success.model_dump(),
+        state["prior_lr"],
+        data_problems=state["dataset"].get("problems", []),
     )
     lines = [_say(runtime, "detect", finding.summary())]
     record(state["run_root"], "diagnosis", diagnosis=finding.diagnosis.value, attempt=attempt)

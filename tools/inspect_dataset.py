@@ -14,6 +14,9 @@ from openlora.prompts import quote_data
 from openlora.tools.context import ToolContext
 from openlora.trainer.data_files import ColumnMap, DataError, read_records
 
+GARBLED = "garbled responses"  # the detectors look for this prefix
+GARBLED_RECURRING_SHARE = 0.2
+
 
 def inspect_dataset(ctx: ToolContext, dataset_id: str, samples: int = 3) -> dict[str, Any]:
     """Rows, kinds, length figures, duplicates and the first problem, plus a few quoted samples."""
@@ -55,6 +58,17 @@ def inspect_dataset(ctx: ToolContext, dataset_id: str, samples: int = 3) -> dict
                 f"class imbalance: {top_n / sum(labels.values()):.0%} of label answers are {top!r}"
             )
             suggestions.append(f"add examples of the other labels or down-sample {top!r}")
+    if len(pairs) >= 20:
+        # Real answers share vocabulary across rows (labels, keys, JSON fields, common words); noise does not.
+        row_tokens = [set(r.response.split()) for r in pairs]
+        seen = Counter(token for tokens in row_tokens for token in tokens)
+        total = sum(len(tokens) for tokens in row_tokens)
+        recurring = sum(1 for tokens in row_tokens for token in tokens if seen[token] > 1) / max(total, 1)
+        if recurring < GARBLED_RECURRING_SHARE:
+            problems.append(
+                f"{GARBLED}: only {recurring:.0%} of the response tokens recur across rows (noise?)"
+            )
+            suggestions.append("repair or regenerate the responses before tuning hyper-parameters")
     openings = Counter(" ".join(r.prompt.split()[:3]).lower() for r in pairs)
     if len(pairs) >= 10 and len(openings) > max(3, len(pairs) // 2):
         problems.append(

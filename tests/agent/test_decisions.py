@@ -98,3 +98,45 @@ def test_caps_refuse_large_lr_jumps():
     with pytest.raises(ValueError, match="invalid config"):
         check_changes(CONFIG, {"batch_size": 0}, 1e-3)
     check_changes(CONFIG, {"learning_rate": 1e-3}, 1e-3)  # down to the safe prior is always allowed
+
+
+def test_data_and_config_errors_that_a_setting_can_fix_get_that_fix_first():
+    mapped = {**CONFIG, "prompt_column": "question", "response_column": "answer"}
+    columns = detect(
+        {
+            "status": "data_error",
+            "message": "x.jsonl:1: missing column 'question' (keys present: ['prompt'])",
+        },
+        [],
+        mapped,
+        SUCCESS,
+        1e-3,
+    )
+    assert [c.action for c in columns.candidates] == ["fix_columns", "stop"]
+    assert columns.candidates[0].changes["prompt_column"] is None
+    check_changes(mapped, columns.candidates[0].changes, 1e-3)
+    targets = detect(
+        {"status": "error", "message": "ModelLoadError: target_modules ['nope']: not found"},
+        [],
+        {**CONFIG, "target_modules": ["nope"]},
+        SUCCESS,
+        1e-3,
+    )
+    assert targets.candidates[0].changes == {"target_modules": None}
+    empty = detect(
+        {"status": "data_error", "message": "column 'response' is empty"}, [], CONFIG, SUCCESS, 1e-3
+    )
+    assert [c.action for c in empty.candidates] == ["stop"]
+
+
+def test_a_flat_curve_far_from_the_prior_moves_the_lr_to_the_prior_and_garbled_data_stops():
+    flat = {"status": "completed", "final_metrics": {"train_loss": 2.0, "val_loss": 2.0}}
+    low = detect(flat, _steps([2.0] * 50), {**CONFIG, "learning_rate": 1e-7}, SUCCESS, 1e-2)
+    assert low.candidates[0].action == "raise_lr" and low.candidates[0].changes == {"learning_rate": 1e-2}
+    check_changes({**CONFIG, "learning_rate": 1e-7}, low.candidates[0].changes, 1e-2)  # the prior is allowed
+    with pytest.raises(ValueError, match="outside"):
+        check_changes({**CONFIG, "learning_rate": 1e-7}, {"learning_rate": 5e-2}, 1e-2)  # beyond it is not
+    high = detect(flat, _steps([2.0] * 50), {**CONFIG, "learning_rate": 8.0}, SUCCESS, 1e-2)
+    assert high.candidates[0].action == "lower_lr" and high.candidates[0].changes == {"learning_rate": 1e-2}
+    garbled = detect(flat, _steps([2.0] * 50), CONFIG, SUCCESS, 1e-2, data_problems=["garbled responses: 3%"])
+    assert [c.action for c in garbled.candidates] == ["stop"] and garbled.diagnosis == "plateau"

@@ -41,3 +41,36 @@ def test_inspect_dataset_gives_problems_and_suggestions(tmp_path):
     assert any("class imbalance" in p for p in report["problems"])
     assert any("down-sample 'low'" in s for s in report["suggestions"])
     assert all(s.startswith('DATA "') for s in report["samples"])
+
+
+def test_inspect_dataset_flags_responses_that_are_noise(tmp_path):
+    import json
+    import random
+
+    from openlora.tools.context import ToolContext
+    from openlora.tools.inspect_dataset import GARBLED, inspect_dataset
+
+    rng = random.Random(0)
+    noise = tmp_path / "noise.jsonl"
+    noise.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "prompt": f"the service {i}",
+                    "response": "".join(rng.choice("abcxyz!?;{}") for _ in range(9)),
+                }
+            )
+            + "\n"
+            for i in range(30)
+        )
+    )
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(
+        "".join(
+            json.dumps({"prompt": f"event {i}", "response": ["low", "high"][i % 2]}) + "\n" for i in range(30)
+        )
+    )
+    found = inspect_dataset(ToolContext(tmp_path, {"train": noise}), "train")["problems"]
+    assert any(p.startswith(GARBLED) for p in found)
+    clean = inspect_dataset(ToolContext(tmp_path, {"train": labels}), "train")["problems"]
+    assert not any(p.startswith(GARBLED) for p in clean)
