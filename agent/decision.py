@@ -62,6 +62,7 @@ class Decision:
     rejected: str | None = None  # why the advisor's own choice was refused, if it was
     memory: list[dict[str, Any]] = field(default_factory=list)  # ranked fixes memory offered
     rule: str = ""  # the detectors' rationale for the chosen candidate
+    schema_valid: bool = True  # the advisor's raw answer parsed as an AdvisorChoice (bounds aside)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -123,6 +124,7 @@ def validate_choice(
 ) -> Decision:
     """Turn the advisor's output into a Decision, or fall back to the rules' best candidate."""
     fallback = finding.candidates[0] if finding.candidates else Candidate("stop", {}, "no candidate fix")
+    on_schema = False
     try:
         data = json.loads(raw) if isinstance(raw, str) else raw
         choice = AdvisorChoice.model_validate(data)
@@ -133,6 +135,7 @@ def validate_choice(
         candidate = next((c for c in finding.candidates if c.action == choice.action), None)
         if candidate is None:
             raise ValueError(f"action {choice.action!r} is not one of the candidates")
+        on_schema = True
         changes = _scaled_lr(candidate, choice.lr_factor, float(config["learning_rate"]), prior_lr)
         check_changes(config, changes, prior_lr)
         return Decision(
@@ -148,9 +151,14 @@ def validate_choice(
         reason = "; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
         )
-        return _fallback(finding, fallback, config, prior_lr, reason)
+        decision = _fallback(finding, fallback, config, prior_lr, reason)
+        decision.schema_valid = False
+        return decision
     except (ValueError, TypeError) as exc:
-        return _fallback(finding, fallback, config, prior_lr, str(exc))
+        decision = _fallback(finding, fallback, config, prior_lr, str(exc))
+        # Schema-shaped answers (enums respected) can still fail the caps on the resulting settings.
+        decision.schema_valid = on_schema
+        return decision
 
 
 def _fallback(

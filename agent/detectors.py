@@ -221,47 +221,38 @@ def _detect(
         candidates = [Candidate("stop", {}, "the data must be repaired first")]
         mapped = any(config.get(k) for k in ("prompt_column", "response_column", "text_column"))
         if mapped and "missing column" in message:
-            candidates.insert(
-                0,
+            candidates = [  # a tiny advisor may not give up on a run one setting repairs
                 Candidate(
                     "fix_columns",
                     {"prompt_column": None, "response_column": None, "text_column": None},
                     "the configured columns are not in the file: let the reader detect them",
-                ),
-            )
+                )
+            ]
         return Finding(Diagnosis.DATA_ERROR, evidence | {"error": message[:300]}, candidates)
     if status in ("error", "killed"):
         candidates = [Candidate("stop", {}, "not a training-dynamics problem")]
         if status == "error" and config.get("target_modules") and "target_modules" in message:
-            candidates.insert(
-                0,
+            candidates = [
                 Candidate(
                     "default_targets",
                     {"target_modules": None},
                     "the named LoRA target modules do not exist: use the family's defaults",
-                ),
-            )
+                )
+            ]
         return Finding(Diagnosis.ERROR, evidence | {"error": message[:300]}, candidates)
     metrics = result.get("final_metrics") or {}
     if targets_met(metrics, success):
         return Finding(Diagnosis.HEALTHY, {k: metrics[k] for k in ("train_loss", "val_loss") if k in metrics})
     finding = _completed_but_short(events, config, metrics, lr)
     if finding.diagnosis in (Diagnosis.PLATEAU, Diagnosis.UNDERFIT):
-        # An lr far from the size prior explains a flat or slow curve better than the step count does.
+        # An lr far from the size prior explains a flat or slow curve better than the step count does,
+        # and then it is the only candidate: more steps or a 2x nudge cannot close a 10x gap.
         if lr > FAR_FROM_PRIOR * prior_lr:
-            finding.candidates.insert(
-                0,
-                Candidate(
-                    "lower_lr", {"learning_rate": prior_lr}, "the lr is far above the prior: steps saturate"
-                ),
-            )
+            why = "the lr is far above the prior: steps saturate"
+            finding.candidates[:] = [Candidate("lower_lr", {"learning_rate": prior_lr}, why)]
         elif lr * FAR_FROM_PRIOR < prior_lr:
-            finding.candidates.insert(
-                0,
-                Candidate(
-                    "raise_lr", {"learning_rate": prior_lr}, "the lr is far below the prior: back to it"
-                ),
-            )
+            why = "the lr is far below the prior: back to it"
+            finding.candidates[:] = [Candidate("raise_lr", {"learning_rate": prior_lr}, why)]
     return finding
 
 

@@ -45,6 +45,7 @@ def run_goal(
     poll_s: float = 0.5,
     approve: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     cancelled: Callable[[], bool] = lambda: False,
+    advisor: Advisor | None = None,
 ) -> dict[str, Any]:
     from langgraph.checkpoint.sqlite import SqliteSaver
     from langgraph.types import Command
@@ -66,7 +67,7 @@ def run_goal(
             raise RunError(f"{root} already exists; use --resume to continue it")
     root.mkdir(parents=True, exist_ok=True)
     memory = IncidentMemory() if goal.memory else None
-    advisor = Advisor(
+    advisor = advisor or Advisor(
         goal.advisor.model, goal.advisor.n_ctx, goal.advisor.temperature, goal.advisor.max_tokens
     )
     datasets = {"train": Path(goal.dataset)}

@@ -1,0 +1,83 @@
+"""``python -m bench.brokenlora [--quick] [--seeds 3] [--tier tiny|smollm2] [--cases a,b] [--strategies a,b]``
+
+Prints one line per strategy and case as they finish, then the summary table; writes
+``bench/results/brokenlora[-quick].json`` and ``.md`` (per-strategy measures, a per-case table, every
+row). ``--quick``: the tiny tier, one seed. ``--smoke``: two cases, one seed (what CI runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from bench.brokenlora.report import markdown, per_case_table, summarize
+from bench.brokenlora.run import run_grid
+from bench.brokenlora.strategies import STRATEGIES
+
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m bench.brokenlora", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny tier, one seed")
+    parser.add_argument("--smoke", action="store_true", help="two cases, one seed (CI)")
+    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0, 1, …)")
+    parser.add_argument("--tier", choices=["tiny", "smollm2"], default="tiny")
+    parser.add_argument("--cases", default="", help="comma-separated case names (default: all)")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated strategies")
+    parser.add_argument("--max-attempts", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="keep run folders here (default: temporary)"
+    )
+    args = parser.parse_args(argv)
+    strategies = [s for s in args.strategies.split(",") if s]
+    unknown = sorted(set(strategies) - set(STRATEGIES))
+    if unknown:
+        parser.error(f"unknown strategies {unknown}; known: {', '.join(STRATEGIES)}")
+    names = [c for c in args.cases.split(",") if c] or None
+    seeds = [0] if (args.quick or args.smoke) else list(range(args.seeds))
+    if args.smoke:
+        names = names or ["nan_lr", "healthy_kv"]
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="brokenlora-") as temp:
+        root = args.workdir or Path(temp)
+        root.mkdir(parents=True, exist_ok=True)
+        if args.tier == "tiny":
+            from tests.fixtures.tiny_models import build_tiny_model
+
+            base = str(build_tiny_model(root / "tiny-llama", "llama"))
+        else:
+            base = "embedded:smollm2"
+        rows = run_grid(args.tier, base, seeds, strategies, root, names, args.max_attempts, args.workers)
+    minutes = (time.monotonic() - began) / 60
+    summary = summarize(rows, strategies)
+    meta = {
+        "tier": args.tier,
+        "seeds": seeds,
+        "cases": len({r["case"] for r in rows}),
+        "max_attempts": args.max_attempts,
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPU cores, no GPU",
+        "minutes": minutes,
+    }
+    table = markdown(summary, meta)
+    print("\n" + table)
+    suffix = "-smoke" if args.smoke else "-quick" if args.quick else f"-{args.tier}"
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"brokenlora{suffix}.json").write_text(
+        json.dumps({"meta": meta, "strategies": summary, "rows": rows}, indent=1, default=str)
+    )
+    (args.out / f"brokenlora{suffix}.md").write_text(
+        table + "\nPer case (handled / runs):\n\n" + per_case_table(summary)
+    )
+    return summary
+
+
+if __name__ == "__main__":
+    main()

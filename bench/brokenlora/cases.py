@@ -1,0 +1,218 @@
+"""The fault cases: synthetic tasks with exact answers, a known-good reference, and one planted fault each.
+
+Tasks (tiny tier: a tiny llama built from a config; smollm2 tier: the embedded SmolLM2):
+``kv`` (key → value recall), ``json`` (text → a JSON object), ``labels`` (text → one of three labels).
+Every case is a broken version of the task's reference config; fault sizes are drawn from ranges with
+the seed. ``expect`` says what a good supervisor does: ``rescue`` (reach the target), ``stop`` (the
+data cannot be trained on: say so without burning the budget), ``leave`` (healthy: do nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+COLORS = ["red", "blue", "green", "yellow", "black", "white", "pink", "gray", "teal", "gold", "navy", "lime"]
+THINGS = ["apple", "sky", "grass", "sun", "night", "snow", "rose", "stone", "sea", "coin", "ink", "leaf"]
+NAMES = ["ann", "bob", "eve", "kim", "lee", "max", "sam", "zoe"]
+CITIES = ["oslo", "lima", "rome", "kyiv", "pune", "cork"]
+GOOD = ["works", "fast", "great", "stable", "clean"]
+BAD = ["crashed", "slow", "broken", "failed", "leaked"]
+
+# The known-good tiny-tier config (measured: reaches about half of the achievable loss drop in 60 steps).
+TINY_REFERENCE: dict[str, Any] = {
+    "learning_rate": 0.05,
+    "lr_scheduler": "constant",
+    "weight_decay": 0.0,
+    "max_steps": 60,
+    "max_seq_len": 64,
+    "batch_size": 4,
+    "val_fraction": 0.2,
+    "eval_every": 20,
+    "save_every": 20,
+    "num_threads": 1,
+}
+SMOLLM_REFERENCE: dict[str, Any] = {
+    "learning_rate": 1e-3,
+    "lr_scheduler": "cosine",
+    "max_steps": 16,
+    "max_seq_len": 128,
+    "batch_size": 4,
+    "val_fraction": 0.2,
+    "eval_every": 8,
+    "save_every": 8,
+}
+
+
+def kv_rows(rng: random.Random, n: int = 60) -> list[dict[str, str]]:
+    pairs = list(zip(COLORS, THINGS, strict=True))
+    return [
+        {"prompt": f"key {c}", "response": f"value {t}"} for c, t in (rng.choice(pairs) for _ in range(n))
+    ]
+
+
+def json_rows(rng: random.Random, n: int = 60) -> list[dict[str, str]]:
+    rows = []
+    for _ in range(n):
+        name, city, age = rng.choice(NAMES), rng.choice(CITIES), rng.randint(20, 60)
+        rows.append(
+            {
+                "prompt": f"{name} is {age} and lives in {city}",
+                "response": json.dumps({"name": name, "city": city}),
+            }
+        )
+    return rows
+
+
+def label_rows(rng: random.Random, n: int = 60) -> list[dict[str, str]]:
+    rows = []
+    for _ in range(n):
+        kind = rng.choice(["positive", "negative", "neutral"])
+        word = rng.choice(GOOD if kind == "positive" else BAD if kind == "negative" else ["is", "was"])
+        rows.append({"prompt": f"the service {word} today", "response": kind})
+    return rows
+
+
+TASKS: dict[str, Callable[[random.Random, int], list[dict[str, str]]]] = {
+    "kv": kv_rows,
+    "json": json_rows,
+    "labels": label_rows,
+}
+
+
+def garble(text: str, rng: random.Random) -> str:
+    return "".join(rng.choice(string.ascii_letters + string.punctuation) for _ in range(max(6, len(text))))
+
+
+@dataclass
+class Case:
+    """One broken goal: the fault, its task, the overrides that break the reference, what a good fix does."""
+
+    name: str
+    fault: str  # the fault class (memory effect is measured per class)
+    task: str
+    expect: str  # rescue | stop | leave
+    overrides: dict[str, Any] = field(default_factory=dict)
+    data: str = "clean"  # clean | garbled_file | masked | shuffled_noise | random_unique
+    rows: int = 60
+    kind: str = "fault"  # fault | trap | compound | control
+    tiers: tuple[str, ...] = ("tiny", "smollm2")
+
+
+def draw_cases(seed: int, tier: str = "tiny") -> list[Case]:
+    """The cases of a tier (15 tiny, 16 in all), with fault sizes drawn from their ranges by ``seed``."""
+    return [case for case in _all_cases(seed) if tier in case.tiers]
+
+
+def _all_cases(seed: int) -> list[Case]:
+    r = random.Random(seed)
+    return [
+        Case("nan_lr", "nan", "kv", "rescue", {"learning_rate": r.uniform(20, 50), "weight_decay": 0.1}),
+        # On the tiny tier a too-high lr (with decay) saturates the adapter instead of diverging.
+        Case(
+            "lr_too_high_flat",
+            "high_lr",
+            "json",
+            "rescue",
+            {"learning_rate": r.uniform(8, 10), "weight_decay": 0.2},
+        ),
+        Case("lr_too_low", "plateau", "labels", "rescue", {"learning_rate": r.uniform(1e-7, 1e-6)}),
+        Case("too_few_steps", "underfit", "kv", "rescue", {"max_steps": r.randint(3, 6)}),
+        Case(
+            "overfit_small",
+            "overfit",
+            "kv",
+            "rescue",
+            {"max_steps": r.randint(300, 400), "learning_rate": 0.1, "eval_every": 20},
+            data="random_unique",
+            rows=32,
+            tiers=("smollm2",),  # the tiny model cannot even memorise 32 pairs: no overfit to induce
+        ),
+        Case(
+            "oom_batch",
+            "oom",
+            "kv",
+            "rescue",
+            {"batch_size": r.choice([32, 64]), "max_seq_len": 256, "memory_limit_gb": 0.05},
+            rows=600,
+        ),
+        Case(
+            "oom_sequence",
+            "oom",
+            "json",
+            "rescue",
+            {"max_seq_len": r.choice([2048, 4096]), "batch_size": 2, "memory_limit_gb": 0.05},
+            rows=600,
+        ),
+        Case("garbled_file", "data_error", "kv", "stop", data="garbled_file"),
+        Case(
+            "wrong_columns",
+            "data_error",
+            "json",
+            "rescue",
+            {"prompt_column": "question", "response_column": "answer"},
+        ),
+        Case("masked_labels", "data_error", "labels", "stop", data="masked"),
+        Case("no_target_modules", "error", "kv", "rescue", {"target_modules": ["not_a_module"]}),
+        Case(
+            "compound_nan_oom",
+            "nan",
+            "json",
+            "rescue",
+            {
+                "learning_rate": r.uniform(20, 50),
+                "weight_decay": 0.1,
+                "batch_size": 32,
+                "max_seq_len": 256,
+                "memory_limit_gb": 0.05,
+            },
+            rows=600,
+            kind="compound",
+        ),
+        Case("trap_noise_plateau", "plateau", "labels", "stop", data="shuffled_noise", kind="trap"),
+        Case(
+            "trap_high_lr_noise",
+            "nan",
+            "kv",
+            "stop",
+            {"learning_rate": r.uniform(20, 50), "weight_decay": 0.1},
+            data="shuffled_noise",
+            kind="trap",
+        ),
+        Case("healthy_kv", "healthy", "kv", "leave", kind="control"),
+        Case("healthy_json", "healthy", "json", "leave", kind="control"),
+    ]
+
+
+def write_dataset(case: Case, folder: Path, seed: int) -> Path:
+    """The case's training file (its planted data fault included)."""
+    rng = random.Random(f"{case.task}-{seed}")
+    rows = TASKS[case.task](rng, case.rows)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{case.name}.jsonl"
+    if case.data == "garbled_file":
+        lines = [json.dumps(row) for row in rows]
+        for i in range(0, len(lines), 3):
+            lines[i] = lines[i][: len(lines[i]) // 2]  # torn lines: invalid JSON
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+    if case.data == "random_unique":  # 32 unrelated pairs: memorised, never generalised → overfit
+        words = [w for w in COLORS + THINGS + NAMES + CITIES + GOOD + BAD]
+        rows = [
+            {
+                "prompt": f"key {rng.choice(words)} {rng.choice(words)}",
+                "response": f"value {rng.choice(words)}",
+            }
+            for _ in range(case.rows)
+        ]
+    elif case.data == "masked":
+        rows = [{"prompt": row["prompt"], "response": ""} for row in rows]
+    elif case.data == "shuffled_noise":
+        rows = [{"prompt": row["prompt"], "response": garble(row["response"], rng)} for row in rows]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path

@@ -1,0 +1,38 @@
+"""BrokenLoRA in its two-case smoke form: every strategy on a NaN case and a healthy control."""
+
+from __future__ import annotations
+
+import json
+
+from bench.brokenlora.__main__ import main
+from bench.brokenlora.strategies import STRATEGIES
+
+REQUIRED = (
+    "rescue_rate",
+    "median_attempts",
+    "failed_compute_seconds",
+    "false_interventions",
+    "schema_valid_rate",
+    "out_of_bounds",
+    "repeat_attempt_reduction",
+)
+
+
+def test_smoke_runs_every_strategy_and_writes_comparable_results(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENLORA_HOME", str(tmp_path / "home"))
+    summary = main(["--smoke", "--out", str(tmp_path / "results"), "--workdir", str(tmp_path / "work")])
+
+    saved = json.loads((tmp_path / "results" / "brokenlora-smoke.json").read_text())
+    assert set(saved["strategies"]) == set(STRATEGIES)
+    for name, measures in saved["strategies"].items():
+        assert all(key in measures for key in REQUIRED), name
+    assert (tmp_path / "results" / "brokenlora-smoke.md").read_text().count("\n| ") >= len(STRATEGIES)
+
+    ours = summary["openlora"]
+    assert ours["rescue_rate"] == 1.0  # the NaN case is rescued within the budget
+    assert ours["false_interventions"] == 0  # and the healthy control is left alone
+    assert ours["schema_valid_rate"] == 1.0 and ours["out_of_bounds"] == 0
+    assert ours["repeat_attempt_reduction"] is not None and ours["repeat_attempt_reduction"] > 0
+    assert summary["naive_retry"]["repeat_attempt_reduction"] is None
+    rows = {(r["strategy"], r["case"], r["pass"]): r for r in saved["rows"]}
+    assert rows[("naive_retry", "nan_lr", "first")]["attempts"] >= 2  # the same broken lr fails again
