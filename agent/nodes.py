@@ -431,7 +431,17 @@ def relaunch(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
                 f"kept {filtered['kept']} rows, dropped lines {filtered['dropped_lines'][:10]}",
             )
         )
-    fresh = state["finding"]["diagnosis"] in ("nan", "diverged", "oom", "hallucination", "format_failure")
+    # Continue from the last checkpoint only when the fix trains further (more steps); a checkpoint at
+    # the end of a finished run would otherwise make the relaunch a no-op, and a broken run's weights
+    # (NaN, divergence, saturation at a bad lr) are not worth keeping.
+    extends = "max_steps" in changes and state["decision"]["action"] == "more_steps"
+    fresh = not extends or state["finding"]["diagnosis"] in (
+        "nan",
+        "diverged",
+        "oom",
+        "hallucination",
+        "format_failure",
+    )
     launched = relaunch_from_checkpoint(ctx.tools, attempt, changes, use_checkpoint=not fresh)
     record(state["run_root"], "action", tool="relaunch_from_checkpoint", outcome="ok", attempt=attempt + 1)
     record(state["run_root"], "relaunch", attempt=attempt + 1)
