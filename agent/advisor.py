@@ -28,6 +28,20 @@ _cache: dict[tuple[str, int], Any] = {}
 _cache_lock = threading.Lock()
 
 
+def advisor_threads() -> int:
+    """CPU threads for llama.cpp: ``OPENLORA_ADVISOR_THREADS``, else 2 (or fewer cores).
+
+    llama.cpp's threads spin while they wait, so several advisors on a small machine (the BrokenLoRA
+    benchmark runs two supervisors at once) must share the cores instead of each taking two.
+    """
+    import os
+
+    value = os.environ.get("OPENLORA_ADVISOR_THREADS", "")
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def advisor_model_path(model: str) -> Path:
     if model == EMBEDDED_BASE:
         from openlora.trainer.models import embedded_gguf_path
@@ -64,7 +78,7 @@ class Advisor:
                     _cache[key] = Llama(
                         model_path=str(self.path),
                         n_ctx=self.n_ctx,
-                        n_threads=2,
+                        n_threads=advisor_threads(),
                         seed=self.seed,
                         verbose=False,
                     )

@@ -86,6 +86,7 @@ def run_strategy(
 ) -> list[dict[str, Any]]:
     """One strategy over all cases (then the repeats), in this process's own memory home."""
     os.environ["OPENLORA_HOME"] = str(root / "homes" / strategy)
+    os.environ.setdefault("OPENLORA_ADVISOR_THREADS", "1")  # two supervisors share two cores
     from bench.brokenlora.strategies import MEMORY_STRATEGIES, STRATEGIES, Env
     from openlora.agent.planner import estimate_params, prior_learning_rate
 
