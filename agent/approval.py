@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from openlora.agent.decision import LR_FACTOR_MAX, LR_FACTOR_MIN, check_changes
+from openlora.agent.decision import check_changes, lr_bounds
 
 EDITABLE = (
     "learning_rate",
@@ -44,7 +44,6 @@ def proposal(
     decision: dict[str, Any], config: dict[str, Any], attempt: int, prior_lr: float
 ) -> dict[str, Any]:
     """The interrupt payload: what the supervisor wants to do, and the bounds an edit must keep."""
-    lr = float(config["learning_rate"])
     return {
         "kind": "relaunch",
         "attempt": attempt,
@@ -54,7 +53,7 @@ def proposal(
         "reason": decision["reason"],
         "source": decision["source"],
         "current": {k: config.get(k) for k in EDITABLE},
-        "bounds": {"learning_rate": [min(lr * LR_FACTOR_MIN, prior_lr), max(lr * LR_FACTOR_MAX, prior_lr)]},
+        "bounds": {"learning_rate": list(lr_bounds(float(config["learning_rate"]), prior_lr))},
     }
 
 

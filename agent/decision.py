@@ -101,13 +101,17 @@ def _scaled_lr(candidate: Candidate, factor: float, current_lr: float, prior_lr:
     return changes
 
 
+def lr_bounds(lr: float, prior_lr: float) -> tuple[float, float]:
+    """The learning rates one decision may set: ×0.1–×2 of ``lr``, or the size prior (a known-safe value)."""
+    return min(lr * LR_FACTOR_MIN, prior_lr), max(lr * LR_FACTOR_MAX, prior_lr)
+
+
 def check_changes(config: dict[str, Any], changes: dict[str, Any], prior_lr: float) -> None:
     """Raise ValueError unless ``changes`` respect the caps and give a valid training config."""
     lr = float(config["learning_rate"])
     if "learning_rate" in changes:
         new = float(changes["learning_rate"])
-        # ×0.1–×2 per decision; a move to the size prior (a known-safe value) is always allowed.
-        low, high = min(lr * LR_FACTOR_MIN, prior_lr), max(lr * LR_FACTOR_MAX, prior_lr)
+        low, high = lr_bounds(lr, prior_lr)
         if not (low * 0.999 <= new <= high * 1.001):
             raise ValueError(
                 f"learning_rate {new:g} is outside ×{LR_FACTOR_MIN}–×{LR_FACTOR_MAX} of {lr:g} "

@@ -23,6 +23,8 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from openlora.trainer.rundir import latest_attempt
+
 MAX_RUNS = 50
 TOOLS = (
     "launch_run",
@@ -105,14 +107,6 @@ def _lines(path: Path) -> Iterator[dict[str, Any]]:
                 yield item
 
 
-def _latest_attempt(run: Path) -> Path:
-    attempts = sorted(
-        run.glob("attempt-*"),
-        key=lambda p: int(p.name.split("-")[-1]) if p.name.split("-")[-1].isdigit() else 0,
-    )
-    return attempts[-1] if attempts else run
-
-
 class RunsCollector(Collector):
     """Reads every run folder under ``runs_root`` at scrape time."""
 
@@ -146,7 +140,7 @@ class RunsCollector(Collector):
         agent = _agent_families()
         for run in self.runs():
             label = run_label(run)
-            attempt_dir = _latest_attempt(run)
+            attempt_dir = latest_attempt(run) or run
             last: dict[str, Any] = {}
             last_val = None
             for event in _lines(attempt_dir / "metrics.jsonl"):

@@ -24,6 +24,14 @@ COLORS = ["red", "blue", "green", "yellow", "black", "white", "pink", "gray", "t
 THINGS = ["apple", "sky", "grass", "sun", "night", "snow", "rose", "stone", "sea", "coin"]
 
 
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A fresh OPENLORA_HOME for one test (registry, memory and Chroma index start empty)."""
+    folder = tmp_path / "openlora-home"
+    monkeypatch.setenv("OPENLORA_HOME", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"), "llama")

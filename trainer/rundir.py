@@ -65,6 +65,14 @@ def unique_run_dir(parent: Path, name: str) -> Path:
     return candidate
 
 
+def latest_attempt(run_root: Path) -> Path | None:
+    """The highest-numbered ``attempt-N`` folder of a supervised run, or None before the first one."""
+    numbered = [
+        (int(p.name[len("attempt-") :]), p) for p in run_root.glob("attempt-*") if p.name[8:].isdigit()
+    ]
+    return max(numbered)[1] if numbered else None
+
+
 def sha256_file(path: Path) -> str:
     """Hex SHA-256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()

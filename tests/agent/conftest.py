@@ -1,19 +1,23 @@
-"""Goals on tiny models for the supervisor tests; each test gets its own OPENLORA_HOME."""
+"""Goals on tiny models for the supervisor tests (the ``home`` fixture is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import pytest
 import yaml
 
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "openlora-home"
-    monkeypatch.setenv("OPENLORA_HOME", str(folder))
-    return folder
+# Too high an lr with weight decay: the tiny model's loss turns NaN within a few steps.
+BROKEN_TRAINING = {
+    "learning_rate": 30,
+    "weight_decay": 0.1,
+    "lr_scheduler": "constant",
+    "max_steps": 40,
+    "max_seq_len": 64,
+    "save_every": 10,
+    "eval_every": 10,
+    "num_threads": 1,
+}
 
 
 def write_goal(folder: Path, base: Path, dataset: Path, **overrides) -> Path:
@@ -24,16 +28,7 @@ def write_goal(folder: Path, base: Path, dataset: Path, **overrides) -> Path:
         "dataset": str(dataset),
         "success": {"val_loss_below": 5.5},
         "budget": {"max_attempts": 3, "max_wall_minutes": 10},
-        "training": {
-            "learning_rate": 30,
-            "weight_decay": 0.1,
-            "lr_scheduler": "constant",
-            "max_steps": 40,
-            "max_seq_len": 64,
-            "save_every": 10,
-            "eval_every": 10,
-            "num_threads": 1,
-        },
+        "training": dict(BROKEN_TRAINING),
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(goal.get(key), dict):

@@ -10,26 +10,12 @@ import pytest
 
 from openlora.tui.app import OpenLoRAApp
 from openlora.tui.services import TuiSettings
+from tests.agent.conftest import BROKEN_TRAINING
 
-# Goals drafted in the tests train the tiny model: too high an lr with weight decay → NaN in a few steps.
-BROKEN = {
-    "learning_rate": 30,
-    "weight_decay": 0.1,
-    "lr_scheduler": "constant",
-    "max_steps": 40,
-    "max_seq_len": 64,
-    "save_every": 10,
-    "eval_every": 10,
-    "num_threads": 1,
-}
+# Goals drafted in the tests train the tiny model: the agent tests' broken settings (NaN in a few steps)
+# or a healthy variant of them.
+BROKEN = dict(BROKEN_TRAINING)
 HEALTHY = {**BROKEN, "learning_rate": 0.1, "weight_decay": 0.0, "max_steps": 120, "eval_every": 20}
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "openlora-home"
-    monkeypatch.setenv("OPENLORA_HOME", str(folder))
-    return folder
 
 
 def make_app(tmp_path: Path, base: Path | str = "embedded:smollm2", **settings) -> OpenLoRAApp:

@@ -15,6 +15,7 @@ from textual.containers import Vertical
 from textual.widgets import RichLog, Static
 from textual_plotext import PlotextPlot
 
+from openlora.trainer.rundir import latest_attempt
 from openlora.tui.safe_text import literal
 
 
@@ -52,18 +53,9 @@ class LiveRun(Vertical):
         self.timeline.append(line)
         self.query_one("#timeline", RichLog).write(literal(line))
 
-    def _newest_attempt(self) -> Path | None:
-        if self.run_root is None:
-            return None
-        attempts = sorted(
-            (p for p in self.run_root.glob("attempt-*") if p.name.split("-")[-1].isdigit()),
-            key=lambda p: int(p.name.split("-")[-1]),
-        )
-        return attempts[-1] if attempts else None
-
     def poll(self) -> bool:
         """Read new metric lines; returns whether anything changed."""
-        newest = self._newest_attempt()
+        newest = latest_attempt(self.run_root) if self.run_root is not None else None
         if newest is None:
             return False
         if newest != self.attempt_dir:
