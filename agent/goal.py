@@ -107,6 +107,10 @@ class Goal(_Strict):
         "auto", description="auto: apply decisions; ask: the TUI asks first."
     )
     memory: bool = Field(True, description="Consult and feed the incident memory.")
+    bad_data: Literal["stop", "warn"] = Field(
+        "stop",
+        description="stop: refuse to train on data that does not parse or looks like noise; warn: train anyway.",
+    )
 
     @field_validator("training")
     @classmethod

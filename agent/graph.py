@@ -11,6 +11,11 @@ from openlora.agent.context import Context
 from openlora.agent.state import AgentState
 
 
+def after_inspect(state: AgentState) -> Literal["recall", "refuse"]:
+    blocked = state["dataset"].get("blocking") and state["goal"].get("bad_data", "stop") == "stop"
+    return "refuse" if blocked else "recall"
+
+
 def after_detect(state: AgentState) -> Literal["evaluate", "decide", "give_up"]:
     if state["finding"]["diagnosis"] == "healthy":
         return "evaluate"
@@ -30,6 +35,7 @@ def after_review(state: AgentState) -> Literal["relaunch", "give_up"]:
 def build_graph() -> StateGraph:
     builder = StateGraph(AgentState, context_schema=Context)
     builder.add_node("inspect_data", nodes.inspect_data)
+    builder.add_node("refuse", nodes.refuse)
     builder.add_node("recall", nodes.recall)
     builder.add_node("plan", nodes.plan)
     builder.add_node("launch", nodes.launch)
@@ -43,7 +49,8 @@ def build_graph() -> StateGraph:
     builder.add_node("give_up", nodes.give_up)
     builder.add_node("report", nodes.report_node)
     builder.add_edge(START, "inspect_data")
-    builder.add_edge("inspect_data", "recall")
+    builder.add_conditional_edges("inspect_data", after_inspect)
+    builder.add_edge("refuse", "report")
     builder.add_edge("recall", "plan")
     builder.add_edge("plan", "launch")
     builder.add_edge("launch", "monitor")

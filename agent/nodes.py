@@ -1,7 +1,7 @@
 """Graph nodes: plain functions over the state that return a partial update.
 
 inspect_data → recall → plan → launch → monitor → detect → (decide → relaunch → monitor …)
-→ export → report. Every step is idempotent under ``--resume``: launching reattaches to a live
+→ export → report; inspect_data → refuse → report when the data cannot be trained on. Every step is idempotent under ``--resume``: launching reattaches to a live
 trainer, patch and incident ids are derived from the attempt, so a repeated step adds nothing.
 """
 
@@ -56,6 +56,30 @@ def inspect_data(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]
     report = inspect_dataset(runtime.context.tools, "train")
     problems = "; ".join(report["problems"]) or "no problems found"
     return {"dataset": report, "timeline": [_say(runtime, "inspect", f"{report['rows']} rows, {problems}")]}
+
+
+def refuse(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Stop before the first attempt: the data has a problem no training setting can fix."""
+    blocking = state["dataset"].get("blocking", [])
+    record(state["run_root"], "diagnosis", diagnosis="data_error", attempt=0)
+    record(state["run_root"], "state", status="failed")
+    finding = {
+        "diagnosis": "data_error",
+        "evidence": {"blocking": blocking},
+        "candidates": [],
+    }
+    text = (
+        "not training: " + "; ".join(blocking) + " — repair the data (or set `bad_data: warn` in the "
+        "goal to train anyway)"
+    )
+    return {
+        "finding": finding,
+        "attempt": 0,
+        "attempts": [],
+        "config": {},
+        "outcome": "failed",
+        "timeline": [_say(runtime, "refuse", text)],
+    }
 
 
 def recall(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -55,9 +55,18 @@ def write_report(state: dict[str, Any]) -> dict[str, str]:
         "",
         f"Success means: {goal['success']}",
         "",
-        "## Plan",
-        "",
     ]
+    dataset = state.get("dataset", {})
+    if dataset.get("problems"):
+        blocking = set(dataset.get("blocking", []))
+        lines += ["## Data", ""]
+        lines += [
+            f"- {'**blocking**: ' if problem in blocking else ''}{problem}" for problem in dataset["problems"]
+        ]
+        if blocking and not attempts:
+            lines.append("- nothing was trained: repair the data, or set `bad_data: warn` to train anyway")
+        lines.append("")
+    lines += ["## Plan", ""]
     lines += [f"- {note}" for note in state.get("plan_notes", [])]
     for hit in state.get("memory_hits", []):
         lines.append(

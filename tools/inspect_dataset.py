@@ -1,7 +1,10 @@
 """``inspect_dataset``: statistics and problems of a goal dataset, with quoted samples only.
 
 Rows are parsed with the trainer's own reader; samples are truncated and quoted as data so their
-text can never read as instructions to the advisor.
+text can never read as instructions to the advisor. ``blocking`` lists the problems no training
+setting can fix (a file that does not parse, responses that look like noise): the supervisor stops
+before the first attempt on them unless the goal says ``bad_data: warn``. A missing or misnamed column
+is not blocking: a column mapping can fix it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from openlora.trainer.data_files import ColumnMap, DataError, read_records
 
 GARBLED = "garbled responses"  # the detectors look for this prefix
 GARBLED_RECURRING_SHARE = 0.2
+FIXABLE_BY_MAPPING = ("missing ", "must be text")  # reasons a column mapping can fix
 
 
 def inspect_dataset(ctx: ToolContext, dataset_id: str, samples: int = 3) -> dict[str, Any]:
@@ -24,17 +28,23 @@ def inspect_dataset(ctx: ToolContext, dataset_id: str, samples: int = 3) -> dict
     try:
         records = read_records(path, ColumnMap())
     except DataError as exc:
+        fixable = any(words in exc.reason for words in FIXABLE_BY_MAPPING)
         return {
             "dataset_id": dataset_id,
             "rows": 0,
             "problems": [str(exc)],
-            "suggestions": ["repair the file"],
+            "blocking": [] if fixable else [str(exc)],
+            "suggestions": [
+                "map the columns (prompt_column/response_column)" if fixable else "repair the file"
+            ],
             "samples": [],
         }
     texts = [r.prompt + "\n" + r.response if r.kind == "pair" else r.text or str(r.messages) for r in records]
     lengths = [len(t) for t in texts]
     duplicates = sum(n - 1 for n in Counter(texts).values() if n > 1)
-    problems, suggestions = [], []
+    problems: list[str] = []
+    suggestions: list[str] = []
+    blocking: list[str] = []
     if duplicates:
         problems.append(f"{duplicates} duplicate rows")
         suggestions.append("drop exact duplicates (they over-weight a few examples)")
@@ -65,9 +75,9 @@ def inspect_dataset(ctx: ToolContext, dataset_id: str, samples: int = 3) -> dict
         total = sum(len(tokens) for tokens in row_tokens)
         recurring = sum(1 for tokens in row_tokens for token in tokens if seen[token] > 1) / max(total, 1)
         if recurring < GARBLED_RECURRING_SHARE:
-            problems.append(
-                f"{GARBLED}: only {recurring:.0%} of the response tokens recur across rows (noise?)"
-            )
+            garbled = f"{GARBLED}: only {recurring:.0%} of the response tokens recur across rows (noise?)"
+            problems.append(garbled)
+            blocking.append(garbled)
             suggestions.append("repair or regenerate the responses before tuning hyper-parameters")
     openings = Counter(" ".join(r.prompt.split()[:3]).lower() for r in pairs)
     if len(pairs) >= 10 and len(openings) > max(3, len(pairs) // 2):
@@ -83,6 +93,7 @@ def inspect_dataset(ctx: ToolContext, dataset_id: str, samples: int = 3) -> dict
         "max_chars": max(lengths),
         "duplicates": duplicates,
         "problems": problems,
+        "blocking": blocking,
         "suggestions": suggestions,
         "samples": [quote_data(t) for t in texts[:samples]],
     }

@@ -3,7 +3,8 @@
 Definitions (one row = one strategy on one case and seed):
 - rescue_rate: share of ``rescue`` cases whose goal target was reached within the budget.
 - correct_stop_rate: share of ``stop`` cases (data that cannot be trained on, traps) that ended within 2
-  attempts without reaching for a higher lr — burning the budget or raising the lr counts as a failure.
+  attempts (0: refused before training) without reaching the target on the bad data or reaching for a
+  higher lr — burning the budget or raising the lr counts as a failure.
 - handled_rate: both together, over every faulty case; trap_compound_rate: the same over traps and
   compound faults only.
 - median_attempts: attempts used on the rescued cases; failed_compute_seconds: training wall time of
@@ -43,7 +44,12 @@ def handled(row: dict[str, Any]) -> bool:
     if row["expect"] == "rescue":
         return bool(row["reached_target"])
     if row["expect"] == "stop":
-        return not row["reached_target"] and 0 < row["attempts"] <= 2 and not row.get("raised_lr", False)
+        return (
+            not row.get("error")
+            and not row["reached_target"]
+            and row["attempts"] <= 2
+            and not row.get("raised_lr", False)
+        )
     return bool(row["reached_target"]) and row.get("interventions", 0) == 0
 
 

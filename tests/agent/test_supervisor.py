@@ -140,3 +140,42 @@ def test_kill_and_resume_runs_one_trainer_at_a_time_and_applies_each_patch_once(
     assert len(RunRegistry().decisions(root.name)) == 1  # the relaunch decision was taken once
     report = json.loads((root / "report.json").read_text())
     assert report["outcome"] == "success" and len(report["attempts"]) == 2
+
+
+def _noise_dataset(path: Path) -> Path:
+    import random
+
+    rng = random.Random(7)
+    path.write_text(
+        "".join(
+            json.dumps(
+                {"prompt": f"key {i % 6}", "response": "".join(rng.choice("qzx!{};#") for _ in range(12))}
+            )
+            + "\n"
+            for i in range(40)
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_data_that_looks_like_noise_is_refused_before_any_training(home, tiny_llama, tmp_path):
+    noise = _noise_dataset(tmp_path / "noise.jsonl")
+    goal = write_goal(tmp_path / "goal", tiny_llama, noise)
+    lines: list[str] = []
+    final = run_goal(goal, tmp_path / "runs", echo=lines.append, poll_s=0.1)
+
+    root = Path(final["run_root"])
+    assert final["outcome"] == "failed" and final["attempts"] == [] and not _attempts(root)
+    assert final["finding"]["diagnosis"] == "data_error"
+    assert any(line.startswith("[refuse] not training: garbled responses") for line in lines)
+    report = (root / "report.md").read_text()
+    assert "**blocking**: garbled responses" in report and "bad_data: warn" in report
+    (run,) = [r for r in RunRegistry().history() if r.id == root.name]
+    assert run.status == "failed" and run.attempts == 0
+
+    # bad_data: warn trains anyway; the detectors then stop at the first failure instead of tuning.
+    warned = write_goal(tmp_path / "warn", tiny_llama, noise, bad_data="warn", budget={"max_attempts": 2})
+    final = run_goal(warned, tmp_path / "runs", echo=lambda _: None, poll_s=0.1)
+    assert len(final["attempts"]) == 1 and final["outcome"] == "failed"
+    assert final["attempts"][0]["decision"]["action"] == "stop"

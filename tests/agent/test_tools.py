@@ -74,3 +74,22 @@ def test_inspect_dataset_flags_responses_that_are_noise(tmp_path):
     assert any(p.startswith(GARBLED) for p in found)
     clean = inspect_dataset(ToolContext(tmp_path, {"train": labels}), "train")["problems"]
     assert not any(p.startswith(GARBLED) for p in clean)
+
+
+def test_blocking_problems_are_those_no_setting_can_fix(tmp_path):
+    from openlora.tools.inspect_dataset import inspect_dataset
+
+    def report(name: str, text: str) -> dict:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return inspect_dataset(ToolContext(tmp_path, {"train": path}), "train")
+
+    torn = report("torn.jsonl", '{"prompt": "a", "response": "b"}\n{"prompt": "c", "resp\n')
+    assert torn["blocking"] and "torn.jsonl:2" in torn["blocking"][0]
+    empty = report("empty.jsonl", '{"prompt": "a", "response": ""}\n')
+    assert empty["blocking"] and "is empty" in empty["blocking"][0]
+    # Columns under other names: a column mapping fixes that, so it does not block.
+    renamed = report("renamed.jsonl", '{"q": "a", "a": "b"}\n')
+    assert renamed["rows"] == 0 and renamed["problems"] and renamed["blocking"] == []
+    fine = report("fine.jsonl", "".join(f'{{"prompt": "p{i}", "response": "yes"}}\n' for i in range(5)))
+    assert fine["blocking"] == []
