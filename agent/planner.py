@@ -2,8 +2,9 @@
 
 Priors: LoRA learning rate 1e-2 below 20 M parameters, 1e-3 below 1 B, 2e-4 above; a few epochs
 over small datasets. Settings pinned in the goal's ``training`` block are kept as given. Memory:
-when a past incident of the same model family failed with the very settings planned here and a
-fix then worked, the planner starts from the fixed settings and records why.
+when a past incident of the same model family failed with settings the planned ones would fail like
+(the same, or further out than the fix moved away from) and a fix then worked — in one step or over
+several attempts of that run — the planner starts from the fixed settings and records why.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from openlora.agent.goal import Goal
 from openlora.memory.incidents import IncidentMemory
-from openlora.memory.records import Outcome
+from openlora.memory.records import Incident, Outcome
 from openlora.trainer.config import EMBEDDED_BASE
 
 
@@ -56,10 +57,28 @@ def prior_learning_rate(params: float) -> float:
     return 1e-2 if params < 20e6 else 1e-3 if params < 1e9 else 2e-4
 
 
-def _close(a: Any, b: Any) -> bool:
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return math.isclose(float(a), float(b), rel_tol=0.1)
-    return a == b
+SLACK = 2.0  # a planned value within this factor of one that failed counts as failing the same way
+LR_CONTEXT = 10.0  # a remembered fix that leaves the lr alone applies only within this factor of its lr
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def fails_like(planned: Any, failed: Any, fixed: Any) -> bool:
+    """Would ``planned`` fail the way ``failed`` did? Equal, or further out than the fix moved away from.
+
+    A fix that lowered a setting (lr 30 → 0.01) says the failing value was too high, so a planned value
+    at least about as high (≥ failed / SLACK) fails the same way; a fix that raised it, the mirror image.
+    Non-numeric settings (columns, target modules) must match exactly.
+    """
+    if _number(planned) and _number(failed) and _number(fixed):
+        if fixed < failed:
+            return planned >= failed / SLACK
+        if fixed > failed:
+            return planned <= failed * SLACK
+        return math.isclose(float(planned), float(failed), rel_tol=0.1)
+    return planned == failed
 
 
 def plan_first_config(goal: Goal, rows: int, memory: IncidentMemory | None) -> Plan:
@@ -80,29 +99,72 @@ def plan_first_config(goal: Goal, rows: int, memory: IncidentMemory | None) -> P
     return plan
 
 
+def _similar_lr(planned: dict[str, Any], then: dict[str, Any]) -> bool:
+    lr, then_lr = planned.get("learning_rate"), then.get("learning_rate")
+    if not (_number(lr) and _number(then_lr)) or lr <= 0 or then_lr <= 0:
+        return True
+    return max(lr / then_lr, then_lr / lr) <= LR_CONTEXT
+
+
+def _fix_chain(memory: IncidentMemory, first: Incident) -> tuple[dict[str, Any], list[str]] | None:
+    """The changes that finally fixed ``first``: its own fix, or the fixes of the attempts that followed.
+
+    One incident's fix may only have helped (batch 64 → 32 still ran out of memory, 32 → 16 fixed it);
+    what worked is then the sum of the fixes made in that run from ``first`` on, up to the one that fixed.
+    """
+    if first.fix is None:
+        return None
+    if first.outcome == Outcome.FIXED:
+        return dict(first.fix.changes), [first.fix.action]
+    if first.outcome != Outcome.NOT_FIXED or not first.run_id or first.attempt is None:
+        return None
+    changes: dict[str, Any] = {}
+    actions: list[str] = []
+    expected = first.attempt
+    for incident in sorted(memory.for_run(first.run_id), key=lambda i: i.attempt or 0):
+        if incident.attempt is None or incident.attempt < first.attempt:
+            continue
+        if incident.attempt != expected or incident.fix is None:
+            return None
+        changes.update(incident.fix.changes)
+        actions.append(incident.fix.action)
+        if incident.outcome == Outcome.FIXED:
+            return changes, actions
+        if incident.outcome != Outcome.NOT_FIXED:
+            return None
+        expected += 1
+    return None
+
+
 def _apply_memory(plan: Plan, memory: IncidentMemory) -> None:
+    """Start from a remembered fix when the planned settings would fail like a remembered incident."""
     query = (
         f"model family {plan.model_family}. settings: learning_rate {plan.config['learning_rate']}, "
         f"batch_size {plan.config['batch_size']}, max_seq_len {plan.config['max_seq_len']}"
     )
-    for hit in memory.search(query, k=20, model_family=plan.model_family):
+    for hit in memory.search(query, k=50, model_family=plan.model_family):
         incident = hit.incident
-        if incident.outcome != Outcome.FIXED or incident.fix is None:
+        chain = _fix_chain(memory, incident)
+        if chain is None:
             continue
-        changed = incident.fix.changes
+        changed, actions = chain
         failing = {k: incident.config.get(k) for k in changed}
-        if changed and all(_close(plan.config.get(k), v) for k, v in failing.items()):
-            plan.config.update(changed)
-            plan.notes.append(
-                f"memory: {incident.diagnosis.value} with {failing} was fixed by "
-                f"{incident.fix.action} {changed}; starting from the fix"
-            )
-            plan.memory_hits.append(
-                {
-                    "incident": incident.id,
-                    "similarity": round(hit.similarity, 3),
-                    "diagnosis": incident.diagnosis.value,
-                    "fix": incident.fix.to_json(),
-                }
-            )
-            return
+        if not changed or not all(fails_like(plan.config.get(k), failing[k], v) for k, v in changed.items()):
+            continue
+        if "learning_rate" not in changed and not _similar_lr(plan.config, incident.config):
+            continue  # the fix was found at a very different lr: not the same situation
+        plan.config.update(changed)
+        how = " then ".join(actions)
+        plan.notes.append(
+            f"memory: {incident.diagnosis.value} with {failing} was fixed by {how} {changed}; "
+            "starting from the fix"
+        )
+        plan.memory_hits.append(
+            {
+                "incident": incident.id,
+                "similarity": round(hit.similarity, 3),
+                "diagnosis": incident.diagnosis.value,
+                "fix": {"action": how, "changes": changed},
+            }
+        )
+        return
