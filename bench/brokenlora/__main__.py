@@ -1,8 +1,10 @@
-"""``python -m bench.brokenlora [--quick] [--seeds 3] [--tier tiny|smollm2] [--cases a,b] [--strategies a,b]``
+"""``python -m bench.brokenlora [--quick] [--seeds 3] [--tier tiny|smollm2] [--cases a,b] [--strategies a,b]
+[--controls N]``
 
 Prints one line per strategy and case as they finish, then the summary table; writes
 ``bench/results/brokenlora[-quick].json`` and ``.md`` (per-strategy measures, a per-case table, every
-row). ``--quick``: the tiny tier, one seed. ``--smoke``: two cases, one seed (what CI runs).
+row). ``--quick``: the tiny tier, one seed, 3 healthy controls (the full run has 7 per seed, so 21 over
+3 seeds measure interventions per 20 healthy runs). ``--smoke``: two cases, one seed (what CI runs).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--tier", choices=["tiny", "smollm2"], default="tiny")
     parser.add_argument("--cases", default="", help="comma-separated case names (default: all)")
     parser.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated strategies")
+    parser.add_argument(
+        "--controls", type=int, default=None, help="healthy controls per seed (default: 3 quick, 7 full)"
+    )
     parser.add_argument("--max-attempts", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -44,6 +49,7 @@ def main(argv: list[str] | None = None) -> dict:
     seeds = [0] if (args.quick or args.smoke) else list(range(args.seeds))
     if args.smoke:
         names = names or ["nan_lr", "healthy_kv"]
+    controls = args.controls if args.controls is not None else 3 if (args.quick or args.smoke) else 7
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="brokenlora-") as temp:
         root = args.workdir or Path(temp)
@@ -54,7 +60,9 @@ def main(argv: list[str] | None = None) -> dict:
             base = str(build_tiny_model(root / "tiny-llama", "llama"))
         else:
             base = "embedded:smollm2"
-        rows = run_grid(args.tier, base, seeds, strategies, root, names, args.max_attempts, args.workers)
+        rows = run_grid(
+            args.tier, base, seeds, strategies, root, names, args.max_attempts, args.workers, controls
+        )
     minutes = (time.monotonic() - began) / 60
     summary = summarize(rows, strategies)
     meta = {

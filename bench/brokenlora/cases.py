@@ -102,11 +102,26 @@ class Case:
     rows: int = 60
     kind: str = "fault"  # fault | trap | compound | control
     tiers: tuple[str, ...] = ("tiny", "smollm2")
+    control_index: int = 0  # healthy controls of one task differ by their training seed
 
 
-def draw_cases(seed: int, tier: str = "tiny") -> list[Case]:
-    """The cases of a tier (15 tiny, 16 in all), with fault sizes drawn from their ranges by ``seed``."""
-    return [case for case in _all_cases(seed) if tier in case.tiers]
+def draw_cases(seed: int, tier: str = "tiny", controls: int = 3) -> list[Case]:
+    """The cases of a tier (13 faults on the tiny tier, 14 in all) with fault sizes drawn from their
+    ranges by ``seed``, plus ``controls`` healthy runs (one per task, then more with other seeds)."""
+    faults = [case for case in _all_cases(seed) if tier in case.tiers]
+    tasks = list(TASKS)
+    healthy = [
+        Case(
+            f"healthy_{tasks[i % len(tasks)]}" + (f"_{i // len(tasks) + 1}" if i >= len(tasks) else ""),
+            "healthy",
+            tasks[i % len(tasks)],
+            "leave",
+            kind="control",
+            control_index=i,
+        )
+        for i in range(controls)
+    ]
+    return faults + healthy
 
 
 def _all_cases(seed: int) -> list[Case]:
@@ -184,8 +199,6 @@ def _all_cases(seed: int) -> list[Case]:
             data="shuffled_noise",
             kind="trap",
         ),
-        Case("healthy_kv", "healthy", "kv", "leave", kind="control"),
-        Case("healthy_json", "healthy", "json", "leave", kind="control"),
     ]
 
 

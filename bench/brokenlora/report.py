@@ -90,6 +90,7 @@ def summarize(rows: list[dict[str, Any]], strategies: list[str]) -> dict[str, An
             "failed_compute_seconds": round(sum(r["failed_seconds"] for r in first) / len(seeds), 1),
             "relative_score": round(statistics.mean(scores), 3) if scores else None,
             "false_interventions": false,
+            "healthy_runs": len(controls),
             "interventions_per_20_healthy": round(20 * false / len(controls), 2) if controls else None,
             "schema_valid_rate": (sum(d["schema_valid"] for d in asked) / len(asked)) if asked else None,
             "advisor_decisions": len(asked),

@@ -29,12 +29,14 @@ def reference_config(tier: str) -> dict[str, Any]:
     return dict(TINY_REFERENCE if tier == "tiny" else SMOLLM_REFERENCE)
 
 
-def prepare(tier: str, base: str, seed: int, root: Path, names: list[str] | None) -> list[dict[str, Any]]:
+def prepare(
+    tier: str, base: str, seed: int, root: Path, names: list[str] | None, controls: int = 3
+) -> list[dict[str, Any]]:
     """Cases with their data, broken config, reference losses and target (references run here)."""
     from bench.brokenlora.trials import train_once
 
     prepared, references = [], {}
-    for case in draw_cases(seed, tier):
+    for case in draw_cases(seed, tier, controls):
         if names and case.name not in names:
             continue
         data = write_dataset(case, root / "data", seed)
@@ -62,8 +64,8 @@ def prepare(tier: str, base: str, seed: int, root: Path, names: list[str] | None
             "dataset": str(data),
             **case.overrides,
         }
-        if case.kind == "control":
-            broken["seed"] = seed + 1  # a healthy run that is not the reference run itself
+        if case.kind == "control":  # a healthy run that is not the reference run itself
+            broken["seed"] = seed * 100 + 1 + case.control_index
         prepared.append(
             {
                 "case": case,
@@ -146,12 +148,13 @@ def run_grid(
     names: list[str] | None,
     attempts: int,
     workers: int,
+    controls: int = 3,
 ) -> list[dict[str, Any]]:
     import multiprocessing
 
     rows: list[dict[str, Any]] = []
     for seed in seeds:
-        prepared = prepare(tier, base, seed, root / f"seed-{seed}", names)
+        prepared = prepare(tier, base, seed, root / f"seed-{seed}", names, controls)
         repeat_names = [n for n in REPEATED if not names or n in names]
         repeats = (
             prepare(tier, base, seed + 1000, root / f"seed-{seed}-repeat", repeat_names)
