@@ -204,6 +204,9 @@ class ChatScreen(Screen[None]):
             return
         attempts = final.get("attempts", [])
         facts = [f"attempt {a['number']}: {a['status']} — {a['message']}" for a in attempts]
+        if not attempts:  # refused before training: say why (the data's own text never appears here)
+            blocking = (final.get("dataset") or {}).get("blocking") or []
+            facts += [f"not trained: {problem}" for problem in blocking]
         facts.append(f"report: {message.root / 'report.md'}")
         self.query_one(ChatLog).say(
             "openlora", f"The run ended: {message.outcome} after {len(attempts)} attempt(s).", facts
