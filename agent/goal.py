@@ -109,7 +109,7 @@ class Goal(_Strict):
     memory: bool = Field(True, description="Consult and feed the incident memory.")
     bad_data: Literal["stop", "warn"] = Field(
         "stop",
-        description="stop: refuse to train on data that does not parse or looks like noise; warn: train anyway.",
+        description="stop: refuse data that does not parse or looks like noise; warn: train anyway.",
     )
 
     @field_validator("training")

@@ -1,7 +1,8 @@
 """Graph nodes: plain functions over the state that return a partial update.
 
 inspect_data → recall → plan → launch → monitor → detect → (decide → relaunch → monitor …)
-→ export → report; inspect_data → refuse → report when the data cannot be trained on. Every step is idempotent under ``--resume``: launching reattaches to a live
+→ export → report; inspect_data → refuse → report when the data cannot be trained on. Every step is
+idempotent under ``--resume``: launching reattaches to a live
 trainer, patch and incident ids are derived from the attempt, so a repeated step adds nothing.
 """
 
