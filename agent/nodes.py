@@ -2,8 +2,8 @@
 
 inspect_data → recall → plan → launch → monitor → detect → (decide → relaunch → monitor …)
 → export → report; inspect_data → refuse → report when the data cannot be trained on. Every step is
-idempotent under ``--resume``: launching reattaches to a live
-trainer, patch and incident ids are derived from the attempt, so a repeated step adds nothing.
+idempotent under ``--resume``: launching reattaches to a live trainer, patch and incident ids are
+derived from the attempt, so a repeated step adds nothing.
 """
 
 from __future__ import annotations
