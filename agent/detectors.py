@@ -4,7 +4,9 @@ Thresholds (in the spirit of SageMaker Debugger's built-in rules):
 - nan / diverged / oom / data_error / error: the trainer's own status (it stops on a non-finite
   loss or gradient, on loss > ``diverge_factor`` × its running minimum for ``diverge_patience``
   steps, and on allocation failure). For oom the batch is halved first, accumulation doubled,
-  while it is above 1; then gradient checkpointing and shorter sequences are proposed.
+  while it is above 1; then gradient checkpointing and shorter sequences are proposed. When
+  ``max_seq_len`` is at least twice what the longest example needs (its bytes + 128, rounded up to
+  a power of two), shortening to that comes first: it costs nothing, no example is cut.
 - loss_spike (live): a step loss above 3 × the median of the previous 10 steps.
 - plateau: over the last 40 % of steps (at least 8), the loss fell by less than 1 %.
 - overfit: validation loss rose ≥ 10 % above its minimum over ≥ 2 evaluations while the
@@ -28,6 +30,7 @@ from openlora.tools.inspect_dataset import GARBLED
 SPIKE_FACTOR = 3.0
 PLATEAU_SHARE, PLATEAU_MIN_STEPS, PLATEAU_GAIN = 0.4, 8, 0.01
 OVERFIT_RISE = 0.10
+TEMPLATE_TOKENS = 128  # room for a chat template's own tokens around an example
 FAR_FROM_PRIOR = 10.0  # an lr more than 10x above or below the size prior is suspect on a flat curve
 THROUGHPUT_DROP = 0.5
 
@@ -115,13 +118,18 @@ def detect(
     success: dict[str, Any],
     prior_lr: float,
     data_problems: Sequence[str] = (),
+    longest_example_bytes: int | None = None,
 ) -> Finding:
     """The one finding that explains how an attempt ended (``healthy`` when the goal is met).
 
     ``data_problems`` are ``inspect_dataset``'s findings: when the responses look garbled, no
     hyper-parameter change can help, so a failed attempt gets only "stop" (repair the data first).
+    ``longest_example_bytes`` (also from ``inspect_dataset``) lets an out-of-memory finding propose
+    sequences that just fit the longest example, when ``max_seq_len`` is far above it.
     """
     finding = _detect(result, events, config, success, prior_lr)
+    if finding.diagnosis == Diagnosis.OOM and longest_example_bytes:
+        finding = _fit_sequences_first(finding, config, longest_example_bytes)
     garbled = next((p for p in data_problems if p.startswith(GARBLED)), None)
     if garbled and finding.diagnosis not in (Diagnosis.HEALTHY, Diagnosis.OOM, Diagnosis.DATA_ERROR):
         return Finding(
@@ -130,6 +138,28 @@ def detect(
             [Candidate("stop", {}, "the responses look garbled: repair the data before tuning")],
         )
     return finding
+
+
+def fitting_seq_len(longest_example_bytes: int) -> int:
+    """The smallest power of two that holds the longest example whole: byte-level tokenizers make at
+    most one token per byte, plus room for the prompt template's own tokens."""
+    return max(64, 1 << math.ceil(math.log2(longest_example_bytes + TEMPLATE_TOKENS)))
+
+
+def _fit_sequences_first(finding: Finding, config: dict[str, Any], longest: int) -> Finding:
+    fit = fitting_seq_len(longest)
+    if fit > int(config["max_seq_len"]) // 2:
+        return finding
+    fit_all = Candidate(
+        "shorten_sequences",
+        {"max_seq_len": fit},
+        f"max_seq_len {config['max_seq_len']} is far above the longest example ({longest} bytes): "
+        f"{fit} holds every example whole",
+    )
+    others = [c for c in finding.candidates if c.action not in ("shorten_sequences", "stop")]
+    return Finding(
+        finding.diagnosis, finding.evidence | {"longest_example_bytes": longest}, [fit_all, *others]
+    )
 
 
 def _detect(

@@ -216,6 +216,7 @@ def detect_node(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         goal.success.model_dump(),
         state["prior_lr"],
         data_problems=state["dataset"].get("problems", []),
+        longest_example_bytes=state["dataset"].get("max_bytes"),
     )
     lines = [_say(runtime, "detect", finding.summary())]
     record(state["run_root"], "diagnosis", diagnosis=finding.diagnosis.value, attempt=attempt)

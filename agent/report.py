@@ -76,7 +76,10 @@ def write_report(state: dict[str, Any]) -> dict[str, str]:
     lines += ["", "## Attempts", ""]
     for attempt in attempts:
         cfg = attempt["config"]
-        metrics = ", ".join(f"{k} {v:.4g}" for k, v in attempt.get("final_metrics", {}).items())
+        metrics = ", ".join(
+            f"{k} {v:.4g}" if isinstance(v, int | float) else f"{k} {v}"  # a NaN is stored as "nan"
+            for k, v in attempt.get("final_metrics", {}).items()
+        )
         lines += [
             f"### Attempt {attempt['number']}: {attempt['status']}",
             "",

@@ -232,8 +232,10 @@ def history(
         )
 
 
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
+def _fmt(value: float | str | None) -> str:
+    if isinstance(value, int | float):
+        return f"{value:.4f}"
+    return "-" if value is None else str(value)  # a NaN is stored as "nan"
 
 
 incidents_app = typer.Typer(help="Search and inspect remembered training incidents.", no_args_is_help=True)

@@ -91,6 +91,7 @@ def inspect_dataset(ctx: ToolContext, dataset_id: str, samples: int = 3) -> dict
         "kinds": dict(Counter(r.kind for r in records)),
         "mean_chars": round(statistics.mean(lengths), 1),
         "max_chars": max(lengths),
+        "max_bytes": max(len(t.encode("utf-8")) for t in texts),
         "duplicates": duplicates,
         "problems": problems,
         "blocking": blocking,

@@ -2,10 +2,11 @@
 
 For every seed the cases are drawn, their data written, and the task's reference config trained once
 (not counted): its first-step loss ``L0`` and final validation loss ``L_ref`` set the goal's target,
-``L0 - TARGET_SHARE * (L0 - L_ref)``. Each strategy then runs every case in a fresh OPENLORA_HOME
-(strategies run two at a time on two cores; each trainer uses one thread). The memory strategies then
-meet each repeatable fault class again (fault size redrawn) with what they remembered, which measures
-the memory effect.
+``L0 - TARGET_SHARE * (L0 - L_ref)``. A healthy control is its own reference (the reference config
+with the control's training seed), so it meets its goal as configured. Each strategy then runs every
+case in a fresh OPENLORA_HOME (strategies run two at a time on two cores; each trainer uses one
+thread). The memory strategies then meet each repeatable fault class again (fault size redrawn) with
+what they remembered, which measures the memory effect.
 """
 
 from __future__ import annotations
@@ -40,23 +41,6 @@ def prepare(
         if names and case.name not in names:
             continue
         data = write_dataset(case, root / "data", seed)
-        clean = Case(case.name + "-clean", case.fault, case.task, case.expect, rows=case.rows)
-        key = (case.task, case.rows, CLEAN_FOR.get(case.data, case.data))
-        if key not in references:
-            clean_data = write_dataset(clean, root / "data", seed) if case.data != "clean" else data
-            ref = {
-                **reference_config(tier),
-                "name": "reference",
-                "base_model": base,
-                "dataset": str(clean_data),
-            }
-            trial = train_once(ref, root / "references" / f"{case.task}-{case.rows}-{key[2]}")
-            if trial.status != "completed" or trial.val_loss is None or trial.first_loss is None:
-                raise RuntimeError(
-                    f"the reference of {case.task} did not train: {trial.status} {trial.message}"
-                )
-            references[key] = (trial.first_loss, trial.val_loss)
-        first, ref_val = references[key]
         broken = {
             **reference_config(tier),
             "name": case.name,
@@ -64,8 +48,30 @@ def prepare(
             "dataset": str(data),
             **case.overrides,
         }
-        if case.kind == "control":  # a healthy run that is not the reference run itself
+        if case.kind == "control":
+            # A healthy run with its own training seed; its target comes from itself, so it meets its
+            # goal as configured and the only right action is to leave it alone.
             broken["seed"] = seed * 100 + 1 + case.control_index
+            key: tuple[Any, ...] = ("control", case.name)
+            reference = {**broken, "name": "reference"}
+        else:
+            key = (case.task, case.rows, CLEAN_FOR.get(case.data, case.data))
+            clean = Case(case.name + "-clean", case.fault, case.task, case.expect, rows=case.rows)
+            clean_data = write_dataset(clean, root / "data", seed) if case.data != "clean" else data
+            reference = {
+                **reference_config(tier),
+                "name": "reference",
+                "base_model": base,
+                "dataset": str(clean_data),
+            }
+        if key not in references:
+            trial = train_once(reference, root / "references" / "-".join(map(str, key)))
+            if trial.status != "completed" or trial.val_loss is None or trial.first_loss is None:
+                raise RuntimeError(
+                    f"the reference of {case.name} did not train: {trial.status} {trial.message}"
+                )
+            references[key] = (trial.first_loss, trial.val_loss)
+        first, ref_val = references[key]
         prepared.append(
             {
                 "case": case,

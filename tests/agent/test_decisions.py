@@ -39,6 +39,21 @@ def test_oom_keeps_the_effective_batch():
     assert reduce.changes["batch_size"] * reduce.changes["grad_accum"] == 16
 
 
+def test_oom_with_sequences_far_longer_than_the_data_fits_them_first():
+    long = CONFIG | {"max_seq_len": 4096}
+    finding = detect({"status": "oom", "step": 0}, [], long, SUCCESS, 1e-3, longest_example_bytes=90)
+    fit, reduce = finding.candidates
+    assert fit.action == "shorten_sequences" and fit.changes == {"max_seq_len": 256}  # 90 + 128 → 256
+    assert reduce.action == "reduce_batch" and finding.evidence["longest_example_bytes"] == 90
+    check_changes(long, fit.changes, 1e-3)
+    # Sequences already close to the data's length: the usual ladder (batch first).
+    near = CONFIG | {"max_seq_len": 256}
+    (only,) = detect(
+        {"status": "oom", "step": 0}, [], near, SUCCESS, 1e-3, longest_example_bytes=90
+    ).candidates
+    assert only.action == "reduce_batch"
+
+
 @pytest.mark.parametrize(
     ("losses", "vals", "diagnosis"),
     [

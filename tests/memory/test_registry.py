@@ -67,3 +67,15 @@ def test_train_records_history_and_incident_commands_answer(tiny_llama, kv_datas
     assert empty.returncode == 0 and "no incidents recorded yet" in empty.stdout
     missing = subprocess.run([CLI, "incidents", "show", "abc"], env=env, capture_output=True, text=True)
     assert missing.returncode == 1 and "no incident" in missing.stderr
+
+
+def test_history_shows_a_nan_loss_as_nan(tmp_path):
+    home = tmp_path / "home"
+    RunRegistry(MemoryStore(home)).upsert_run(
+        "broken-1", "broken", "failed", final_metrics={"steps": 3.0, "train_loss": 2.5, "val_loss": "nan"}
+    )
+    history = subprocess.run(
+        [CLI, "history"], env={**os.environ, "OPENLORA_HOME": str(home)}, capture_output=True, text=True
+    )
+    assert history.returncode == 0, history.stderr
+    assert "broken-1" in history.stdout and "2.5000" in history.stdout and "nan" in history.stdout
