@@ -127,9 +127,7 @@ def detect(
     ``longest_example_bytes`` (also from ``inspect_dataset``) lets an out-of-memory finding propose
     sequences that just fit the longest example, when ``max_seq_len`` is far above it.
     """
-    finding = _detect(result, events, config, success, prior_lr)
-    if finding.diagnosis == Diagnosis.OOM and longest_example_bytes:
-        finding = _fit_sequences_first(finding, config, longest_example_bytes)
+    finding = _detect(result, events, config, success, prior_lr, longest_example_bytes)
     garbled = next((p for p in data_problems if p.startswith(GARBLED)), None)
     if garbled and finding.diagnosis not in (Diagnosis.HEALTHY, Diagnosis.OOM, Diagnosis.DATA_ERROR):
         return Finding(
@@ -146,20 +144,43 @@ def fitting_seq_len(longest_example_bytes: int) -> int:
     return max(64, 1 << math.ceil(math.log2(longest_example_bytes + TEMPLATE_TOKENS)))
 
 
-def _fit_sequences_first(finding: Finding, config: dict[str, Any], longest: int) -> Finding:
-    fit = fitting_seq_len(longest)
-    if fit > int(config["max_seq_len"]) // 2:
-        return finding
-    fit_all = Candidate(
-        "shorten_sequences",
-        {"max_seq_len": fit},
-        f"max_seq_len {config['max_seq_len']} is far above the longest example ({longest} bytes): "
-        f"{fit} holds every example whole",
-    )
-    others = [c for c in finding.candidates if c.action not in ("shorten_sequences", "stop")]
-    return Finding(
-        finding.diagnosis, finding.evidence | {"longest_example_bytes": longest}, [fit_all, *others]
-    )
+def _oom_finding(
+    evidence: dict[str, Any], config: dict[str, Any], longest_example_bytes: int | None
+) -> Finding:
+    """Sequences far longer than any example are shortened first (nothing is cut); then the batch,
+    keeping the effective batch; only at batch 1 sequence length or compute is traded."""
+    batch, accum, seq_len = int(config["batch_size"]), int(config["grad_accum"]), int(config["max_seq_len"])
+    candidates = []
+    fit = fitting_seq_len(longest_example_bytes) if longest_example_bytes else seq_len
+    if fit <= seq_len // 2:
+        evidence = evidence | {"longest_example_bytes": longest_example_bytes}
+        candidates.append(
+            Candidate(
+                "shorten_sequences",
+                {"max_seq_len": fit},
+                f"max_seq_len {seq_len} is far above the longest example ({longest_example_bytes} "
+                f"bytes): {fit} holds every example whole",
+            )
+        )
+    if batch > 1:
+        smaller = max(1, batch // 2)
+        candidates.append(
+            Candidate(
+                "reduce_batch",
+                {"batch_size": smaller, "grad_accum": accum * batch // smaller},
+                "halve the batch, raise accumulation: same effective batch",
+            )
+        )
+        return Finding(Diagnosis.OOM, evidence, candidates)
+    if not config.get("gradient_checkpointing"):
+        candidates.append(
+            Candidate("gradient_checkpointing", {"gradient_checkpointing": True}, "recompute activations")
+        )
+    if fit > seq_len // 2 and seq_len >= 128:  # no fitting length proposed above: halve instead
+        candidates.append(
+            Candidate("shorten_sequences", {"max_seq_len": seq_len // 2}, "halve the sequence length")
+        )
+    return Finding(Diagnosis.OOM, evidence, candidates or [Candidate("stop", {}, "nothing left to shrink")])
 
 
 def _detect(
@@ -168,6 +189,7 @@ def _detect(
     config: dict[str, Any],
     success: dict[str, Any],
     prior_lr: float,
+    longest_example_bytes: int | None = None,
 ) -> Finding:
     status = result.get("status")
     evidence = dict(result.get("evidence") or {})
@@ -215,37 +237,7 @@ def _detect(
             ],
         )
     if status == "oom":
-        # Batch first, keeping the effective batch; only at batch 1 trade sequence length or compute.
-        batch, accum = int(config["batch_size"]), int(config["grad_accum"])
-        if batch > 1:
-            smaller = max(1, batch // 2)
-            return Finding(
-                Diagnosis.OOM,
-                evidence,
-                [
-                    Candidate(
-                        "reduce_batch",
-                        {"batch_size": smaller, "grad_accum": accum * batch // smaller},
-                        "halve the batch, raise accumulation: same effective batch",
-                    ),
-                ],
-            )
-        candidates = []
-        if not config.get("gradient_checkpointing"):
-            candidates.append(
-                Candidate("gradient_checkpointing", {"gradient_checkpointing": True}, "recompute activations")
-            )
-        if int(config["max_seq_len"]) >= 128:
-            candidates.append(
-                Candidate(
-                    "shorten_sequences",
-                    {"max_seq_len": int(config["max_seq_len"]) // 2},
-                    "halve the sequence length",
-                )
-            )
-        return Finding(
-            Diagnosis.OOM, evidence, candidates or [Candidate("stop", {}, "nothing left to shrink")]
-        )
+        return _oom_finding(evidence, config, longest_example_bytes)
     message = str(result.get("message", ""))
     if status == "data_error":
         candidates = [Candidate("stop", {}, "the data must be repaired first")]

@@ -67,9 +67,8 @@ def unique_run_dir(parent: Path, name: str) -> Path:
 
 def latest_attempt(run_root: Path) -> Path | None:
     """The highest-numbered ``attempt-N`` folder of a supervised run, or None before the first one."""
-    numbered = [
-        (int(p.name[len("attempt-") :]), p) for p in run_root.glob("attempt-*") if p.name[8:].isdigit()
-    ]
+    numbers = {p: p.name.removeprefix("attempt-") for p in run_root.glob("attempt-*")}
+    numbered = [(int(n), p) for p, n in numbers.items() if n.isdigit()]
     return max(numbered)[1] if numbered else None
 
 
