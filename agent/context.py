@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from openlora.agent.advisor import Advisor
+from openlora.llm.advisor import Advisor
 from openlora.memory.incidents import IncidentMemory
 from openlora.memory.registry import RunRegistry
 from openlora.tools.context import ToolContext

@@ -17,7 +17,7 @@ from langchain_core.tools import StructuredTool
 from langgraph.runtime import Runtime
 from pydantic import create_model
 
-from openlora.agent.advisor import AdvisorChatModel
+from openlora.llm.advisor import AdvisorChatModel
 from openlora.agent.context import Context
 from openlora.agent.decision import AdvisorChoice, Decision, decision_schema, validate_choice
 from openlora.agent.detectors import Finding, detect, live_findings, losses

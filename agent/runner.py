@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from openlora.agent.advisor import Advisor
+from openlora.llm.advisor import Advisor
 from openlora.agent.context import Context
 from openlora.agent.events import record
 from openlora.agent.goal import Goal, load_goal

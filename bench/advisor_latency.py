@@ -16,7 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
-from openlora.agent.advisor import Advisor
+from openlora.llm.advisor import Advisor
 from openlora.agent.decision import decision_schema, validate_choice
 from openlora.agent.detectors import detect
 from openlora.memory.signature import describe_curve

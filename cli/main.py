@@ -369,7 +369,7 @@ def synth(
 ) -> None:
     """Generate new training pairs from a few examples, through the quality gate (report beside --out)."""
 
-    from openlora.agent.advisor import Advisor
+    from openlora.llm.advisor import Advisor
     from openlora.synthesis.generate import read_pairs, synthesize
     from openlora.trainer.data_files import DataError
     from openlora.trainer.rundir import write_json_atomic, write_jsonl_atomic

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from openlora.agent.advisor import Advisor
+from openlora.llm.advisor import Advisor
 from openlora.prompts import quote_data
 from openlora.synthesis.quality import GateReport, gate
 

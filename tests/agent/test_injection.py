@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from openlora.agent import advisor as advisor_module
+from openlora.llm import advisor as advisor_module
 from openlora.agent.decision import check_changes
 from openlora.agent.runner import run_goal
 from tests.agent.conftest import write_goal

@@ -11,6 +11,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = [
     "agent",
+    "llm",
+    "chat",
     "tools",
     "trainer",
     "memory",

@@ -74,10 +74,10 @@ class ChatScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="chat")
     def understand(self, text: str, draft_text: str, draft_name: str) -> None:
-        from openlora.agent.answers import answer_question
-        from openlora.agent.drafts import adjust_draft, draft_goal
+        from openlora.chat.answers import answer_question
+        from openlora.chat.drafts import adjust_draft, draft_goal
         from openlora.agent.goal import GoalError
-        from openlora.agent.intent import IntentError, parse_request
+        from openlora.chat.intent import IntentError, parse_request
 
         services = self.app.services  # type: ignore[attr-defined]
         settings = services.settings
@@ -135,7 +135,7 @@ class ChatScreen(Screen[None]):
             self.start_run(editor.text, editor.draft_name)
 
     def start_run(self, text: str, name: str) -> None:
-        from openlora.agent.drafts import save_draft
+        from openlora.chat.drafts import save_draft
         from openlora.agent.goal import GoalError
         from openlora.trainer.rundir import unique_run_dir
 

@@ -38,7 +38,7 @@ class HistoryScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="history")
     def load(self) -> None:
-        from openlora.agent.answers import numbered_history
+        from openlora.chat.answers import numbered_history
 
         rows = numbered_history(self.app.services.registry)  # type: ignore[attr-defined]
         self.app.call_from_thread(self._fill, rows)
@@ -64,7 +64,7 @@ class HistoryScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="history-facts")
     def show_facts(self, run_id: str) -> None:
-        from openlora.agent.answers import answer_question
+        from openlora.chat.answers import answer_question
 
         services = self.app.services  # type: ignore[attr-defined]
         answer = answer_question(services.registry, services.memory, run_id)

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from openlora.agent.goal import Goal, GoalError, load_goal
-from openlora.agent.intent import Intent
+from openlora.chat.intent import Intent
 from openlora.trainer.config import EMBEDDED_BASE, TrainConfig
 
 # Defaults that finish on a 2-core CPU in a few minutes with the embedded model.
