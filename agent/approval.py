@@ -13,7 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from openlora.agent.candidates import RELAUNCH_TOOL, stop
 from openlora.agent.decision import check_changes, lr_bounds
+from openlora.agent.records import Action, Decision, DecisionSource, ToolCall
 
 EDITABLE = (
     "learning_rate",
@@ -40,18 +42,17 @@ class Verdict(BaseModel):
     note: str = Field("", max_length=300, description="Why, in the person's words.")
 
 
-def proposal(
-    decision: dict[str, Any], config: dict[str, Any], attempt: int, prior_lr: float
-) -> dict[str, Any]:
+def proposal(decision: Decision, config: dict[str, Any], attempt: int, prior_lr: float) -> dict[str, Any]:
     """The interrupt payload: what the supervisor wants to do, and the bounds an edit must keep."""
     return {
         "kind": "relaunch",
         "attempt": attempt,
-        "diagnosis": decision["diagnosis"],
-        "action": decision["action"],
-        "changes": decision["changes"],
-        "reason": decision["reason"],
-        "source": decision["source"],
+        "diagnosis": decision.diagnosis.value,
+        "action": decision.action.value,
+        "tool": decision.call.tool,
+        "changes": decision.changes,
+        "reason": decision.reason,
+        "source": decision.source.value,
         "current": {k: config.get(k) for k in EDITABLE},
         "bounds": {"learning_rate": list(lr_bounds(float(config["learning_rate"]), prior_lr))},
     }
@@ -63,19 +64,28 @@ def parse_verdict(raw: Any) -> Verdict:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"])) or "verdict"
-        raise ApprovalError(f"{where}: {first['msg']} (got {first.get('input')!r})") from None
+        raise ApprovalError(f"{where}: {first['msg']} (got {str(first.get('input'))[:80]!r})") from None
 
 
-def apply_verdict(
-    decision: dict[str, Any], verdict: Verdict, config: dict[str, Any], prior_lr: float
-) -> dict[str, Any]:
+def apply_verdict(decision: Decision, verdict: Verdict, config: dict[str, Any], prior_lr: float) -> Decision:
     """The decision after the person's verdict; an edit is checked against the advisor's bounds."""
     note = verdict.note.strip()
     if verdict.choice == "approve":
-        return {**decision, "approved": "person"}
+        return decision.model_copy(update={"approved": "person"})
     if verdict.choice == "veto":
         reason = "vetoed by the person" + (f": {note}" if note else "")
-        return {**decision, "action": "stop", "changes": {}, "reason": reason, "source": "person"}
+        return decision.model_copy(
+            update={
+                "action": Action.STOP,
+                "call": stop(reason).call,
+                "reason": reason,
+                "source": DecisionSource.PERSON,
+            }
+        )
+    if decision.call.tool != RELAUNCH_TOOL:
+        raise ApprovalError(
+            f"this fix ({decision.action.value}) takes no settings to edit; approve or veto it"
+        )
     unknown = sorted(set(verdict.changes) - set(EDITABLE))
     if unknown:
         raise ApprovalError(f"{unknown} cannot be edited here; editable: {', '.join(EDITABLE)}")
@@ -85,11 +95,8 @@ def apply_verdict(
         check_changes(config, verdict.changes, prior_lr)
     except ValueError as exc:
         raise ApprovalError(str(exc)) from None
-    reason = "edited by the person" + (f": {note}" if note else f" (proposed {decision['changes']})")
-    return {
-        **decision,
-        "changes": dict(verdict.changes),
-        "reason": reason,
-        "source": "person",
-        "approved": "person",
-    }
+    reason = "edited by the person" + (f": {note}" if note else f" (proposed {decision.changes})")
+    call = ToolCall(tool=RELAUNCH_TOOL, args={"fix": decision.action.value, **verdict.changes})
+    return decision.model_copy(
+        update={"call": call, "reason": reason, "source": DecisionSource.PERSON, "approved": "person"}
+    )

@@ -1,4 +1,4 @@
-"""Runtime context of the supervisor graph: the advisor, memory, registry and tool bindings.
+"""Runtime context of the supervisor graph: the advisor, memory, recorder and the tools' binding.
 
 Unlike the state, none of this is checkpointed; ``openlora-agent run --resume`` rebuilds it.
 """
@@ -6,12 +6,11 @@ Unlike the state, none of this is checkpointed; ``openlora-agent run --resume`` 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from openlora.llm.advisor import Advisor
+from openlora.agent.recorder import Recorder
+from openlora.advisor.client import Advisor
 from openlora.memory.incidents import IncidentMemory
-from openlora.memory.registry import RunRegistry
 from openlora.tools.context import ToolContext
 
 
@@ -19,10 +18,8 @@ from openlora.tools.context import ToolContext
 class Context:
     advisor: Advisor
     tools: ToolContext
-    memory: IncidentMemory | None
-    registry: RunRegistry | None
+    memory: IncidentMemory | None  # None when the goal turns memory off
+    recorder: Recorder
     poll_s: float = 0.5
-    echo: Callable[[str], None] = print
     # Polled by long waits; True stops supervising (the trainer goes on; --resume reattaches).
     cancelled: Callable[[], bool] = lambda: False
-    extra: dict[str, Any] = field(default_factory=dict)

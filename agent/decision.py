@@ -1,104 +1,82 @@
-"""A decision of the advisor, validated again in Python before any tool runs.
+"""Decisions as tool calls: the detectors' candidates become the calls the advisor may make.
 
-The advisor's JSON is parsed into :class:`AdvisorChoice` (``extra="forbid"``, enums, finite bounded
-numbers). The chosen action must be one of the detectors' candidates (``stop`` only where the
-detectors propose it: a tiny advisor may not abandon a fixable run with budget left); its ``lr_factor``
-may scale a learning-rate candidate only within ×0.1–×2 of the current lr, and the lr may always
-move to the safe prior (down after a NaN, up from an lr far below it). The resulting settings are
-validated by the trainer's own config model.
-A choice that fails any check is replaced by the rules' best candidate, and that is recorded.
+:func:`allowed_calls` turns a :class:`Finding`'s candidates into tool specs for constrained
+decoding: per candidate, the registered tool's own argument schema (from the registry) restricted to
+the arguments the candidate sets, each fixed to the rules' value or, where the candidate allows it,
+a number within ``[low, high]``. The advisor's answer is one such call.
+
+:func:`validate_choice` checks that answer again in Python, in this order: it must parse as a call
+of a registered tool; the tool's own schema must accept its arguments (types and the trainer's
+bounds — llama.cpp's grammar does not enforce numeric bounds); it must be one of the allowed calls
+(fixed arguments equal, ranged ones inside their range); and the settings it produces must respect
+the caps (:func:`check_changes`) and give a valid training config. An answer that fails any check is
+replaced by the rules' best candidate, and the decision records why. The reason a person reads is
+always the rule's, composed from the evidence; the advisor writes no prose.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import math
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from openlora.agent.detectors import Candidate, Finding
+from openlora.agent.candidates import stop
+from openlora.agent.records import Candidate, Decision, DecisionSource, Finding, ToolCall, changes_of
+from openlora.tools import registry
+from openlora.tools.context import ToolContext
 from openlora.trainer.config import TrainConfig
 
 LR_FACTOR_MIN, LR_FACTOR_MAX = 0.1, 2.0
-ACTIONS = (
-    "lower_lr",
-    "raise_lr",
-    "add_warmup",
-    "clip_gradients",
-    "reduce_batch",
-    "shorten_sequences",
-    "gradient_checkpointing",
-    "more_steps",
-    "early_stop",
-    "restructure_data",
-    "fix_columns",
-    "default_targets",
-    "stop",
-)
+RANGE_TOLERANCE = 1e-6
+# Values the supervisor binds when a call is only being checked (the real ones are bound at execution).
+_CHECK_BINDINGS = {"attempt": 1, "from_attempt": 1, "patch_id": "check", "use_checkpoint": False}
 
 
-class AdvisorChoice(BaseModel):
-    """What the advisor may say."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    diagnosis: str = Field(..., max_length=32)
-    action: str = Field(..., max_length=32)
-    lr_factor: float = Field(1.0, ge=LR_FACTOR_MIN, le=LR_FACTOR_MAX)
-    reason: str = Field("", max_length=300)
-
-
-@dataclass
-class Decision:
-    """The validated decision the agent acts on."""
-
-    diagnosis: str
-    action: str
-    changes: dict[str, Any]
-    reason: str
-    source: str  # "advisor" or "rules" (fallback)
-    live: bool = False
-    rejected: str | None = None  # why the advisor's own choice was refused, if it was
-    memory: list[dict[str, Any]] = field(default_factory=list)  # ranked fixes memory offered
-    rule: str = ""  # the detectors' rationale for the chosen candidate
-    schema_valid: bool = True  # the advisor's raw answer parsed as an AdvisorChoice (bounds aside)
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def decision_schema(finding: Finding) -> dict[str, Any]:
-    """JSON schema for constrained decoding: enums for diagnosis and action, bounded numbers."""
-    actions = sorted({c.action for c in finding.candidates}) or ["stop"]
+def _argument_schema(candidate: Candidate) -> dict[str, Any]:
+    properties = registry.chooser_schema(candidate.tool).get("properties", {})
+    narrowed: dict[str, Any] = {}
+    for name, value in candidate.call.args.items():
+        if name in candidate.ranges:
+            low, high = candidate.ranges[name]
+            narrowed[name] = {"type": "number", "minimum": low, "maximum": high}
+        else:
+            narrowed[name] = {"enum": [value]}
+        if "description" in properties.get(name, {}):
+            narrowed[name]["description"] = properties[name]["description"]
     return {
         "type": "object",
-        "properties": {
-            "diagnosis": {"type": "string", "enum": [finding.diagnosis.value]},
-            "action": {"type": "string", "enum": actions},
-            "lr_factor": {"type": "number", "minimum": LR_FACTOR_MIN, "maximum": LR_FACTOR_MAX},
-            "reason": {"type": "string", "maxLength": 80},
-        },
-        "required": ["diagnosis", "action", "lr_factor", "reason"],
+        "properties": narrowed,
+        "required": sorted(narrowed),
         "additionalProperties": False,
     }
 
 
-def _scaled_lr(candidate: Candidate, factor: float, current_lr: float, prior_lr: float) -> dict[str, Any]:
-    """Let the advisor's factor move an lr candidate, within the caps."""
-    changes = dict(candidate.changes)
-    if "learning_rate" not in changes or factor == 1.0:
-        return changes
-    proposed = current_lr * factor
-    if candidate.action in ("lower_lr", "add_warmup", "clip_gradients") and factor < 1.0:
-        changes["learning_rate"] = min(changes["learning_rate"], max(proposed, current_lr * LR_FACTOR_MIN))
-    elif (
-        candidate.action == "raise_lr"
-        and factor > 1.0
-        and changes["learning_rate"] <= current_lr * LR_FACTOR_MAX
-    ):
-        changes["learning_rate"] = min(proposed, current_lr * LR_FACTOR_MAX)  # (a jump to the prior stays)
-    return changes
+def allowed_calls(finding: Finding) -> list[dict[str, Any]]:
+    """One OpenAI-style tool spec per candidate: the tool's name, description and narrowed schema."""
+    candidates = finding.candidates or [stop("no candidate fix")]
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": c.tool,
+                "description": registry.get_tool(c.tool).description,
+                "parameters": _argument_schema(c),
+            },
+        }
+        for c in candidates
+    ]
+
+
+def describe_candidates(finding: Finding) -> str:
+    """The candidates as calls, one a line, for the prompt (the rules' best first)."""
+    lines = []
+    for c in finding.candidates or [stop("no candidate fix")]:
+        ranges = "; ".join(f"{k} may be {lo:.3g} to {hi:.3g}" for k, (lo, hi) in c.ranges.items())
+        lines.append(f"- {c.call.text()}: {c.why}" + (f" ({ranges})" if ranges else ""))
+    return "\n".join(lines)
 
 
 def lr_bounds(lr: float, prior_lr: float) -> tuple[float, float]:
@@ -123,60 +101,108 @@ def check_changes(config: dict[str, Any], changes: dict[str, Any], prior_lr: flo
         raise ValueError(f"changes {changes} give an invalid config: {exc.errors()[0]['msg']}") from None
 
 
-def validate_choice(
-    raw: str | dict[str, Any], finding: Finding, config: dict[str, Any], prior_lr: float
-) -> Decision:
-    """Turn the advisor's output into a Decision, or fall back to the rules' best candidate."""
-    fallback = finding.candidates[0] if finding.candidates else Candidate("stop", {}, "no candidate fix")
-    on_schema = False
+class _Refused(ValueError):
+    """The advisor's call is refused; ``shaped`` says whether it had the schema's shape."""
+
+    def __init__(self, reason: str, shaped: bool) -> None:
+        super().__init__(reason)
+        self.shaped = shaped
+
+
+def parse_call(raw: Any) -> ToolCall:
+    """A ToolCall from the advisor's output: JSON text or a dict ``{"name", "arguments"|"args"}``."""
     try:
         data = json.loads(raw) if isinstance(raw, str) else raw
-        choice = AdvisorChoice.model_validate(data)
-        if choice.diagnosis != finding.diagnosis.value:
-            raise ValueError(
-                f"diagnosis {choice.diagnosis!r} differs from the detectors' {finding.diagnosis.value!r}"
+    except json.JSONDecodeError as exc:
+        raise _Refused(f"not a JSON tool call: {exc.msg} (got {str(raw)[:80]!r})", shaped=False) from None
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise _Refused(f"not a tool call (got {str(raw)[:80]!r})", shaped=False)
+    args = data.get("arguments", data.get("args", {}))
+    if not isinstance(args, dict):
+        raise _Refused(f"{data['name'][:64]}: arguments must be an object", shaped=False)
+    return ToolCall(tool=data["name"][:64], args=args)
+
+
+def _in_range(value: Any, low: float, high: float) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return False
+    slack = RANGE_TOLERANCE * max(abs(low), abs(high), 1e-12)
+    return low - slack <= float(value) <= high + slack
+
+
+def match_candidate(call: ToolCall, finding: Finding) -> Candidate:
+    """The allowed call ``call`` is an instance of; _Refused when it is none of them."""
+    for candidate in finding.candidates:
+        if candidate.tool != call.tool or set(candidate.call.args) != set(call.args):
+            continue
+        fixed = {k: v for k, v in candidate.call.args.items() if k not in candidate.ranges}
+        if any(call.args[k] != v for k, v in fixed.items()):
+            continue
+        outside = [k for k, (lo, hi) in candidate.ranges.items() if not _in_range(call.args[k], lo, hi)]
+        if outside:
+            lo, hi = candidate.ranges[outside[0]]
+            raise _Refused(
+                f"{call.tool}: {outside[0]} {str(call.args[outside[0]])[:40]} is outside the allowed "
+                f"{lo:.3g}–{hi:.3g}",
+                shaped=True,
             )
-        candidate = next((c for c in finding.candidates if c.action == choice.action), None)
-        if candidate is None:
-            raise ValueError(f"action {choice.action!r} is not one of the candidates")
-        on_schema = True
-        changes = _scaled_lr(candidate, choice.lr_factor, float(config["learning_rate"]), prior_lr)
-        check_changes(config, changes, prior_lr)
-        return Decision(
-            finding.diagnosis.value,
-            candidate.action,
-            changes,
-            choice.reason.strip() or candidate.why,
-            "advisor",
-            live=candidate.live,
-            rule=candidate.why,
-        )
-    except ValidationError as exc:
-        reason = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
-        )
-        decision = _fallback(finding, fallback, config, prior_lr, reason)
-        decision.schema_valid = False
-        return decision
-    except (ValueError, TypeError) as exc:
-        decision = _fallback(finding, fallback, config, prior_lr, str(exc))
-        # Schema-shaped answers (enums respected) can still fail the caps on the resulting settings.
-        decision.schema_valid = on_schema
-        return decision
+        return candidate
+    raise _Refused(f"{call.text()[:160]} is not one of the allowed calls", shaped=False)
+
+
+def _check_bindings(tool: str) -> dict[str, Any]:
+    """Stand-ins for the supervised arguments, so the chooser's part of a call can be validated alone."""
+    if tool not in registry.TOOLS:
+        return {}
+    fields = registry.get_tool(tool).args_schema.model_fields
+    return {"ctx": ToolContext(Path("."))} | {k: v for k, v in _CHECK_BINDINGS.items() if k in fields}
+
+
+def _checked_call(raw: Any, finding: Finding) -> tuple[ToolCall, Candidate]:
+    call = parse_call(raw)
+    try:
+        registry.validate_call(call.tool, call.args, _check_bindings(call.tool))
+    except registry.ToolCallError as exc:
+        raise _Refused(str(exc), shaped=exc.out_of_bounds) from None
+    return call, match_candidate(call, finding)
+
+
+def validate_choice(raw: Any, finding: Finding, config: dict[str, Any], prior_lr: float) -> Decision:
+    """Turn the advisor's call into a Decision, or fall back to the rules' best candidate."""
+    try:
+        call, candidate = _checked_call(raw, finding)
+        check_changes(config, changes_of(call), prior_lr)
+    except _Refused as exc:
+        return _fallback(finding, config, prior_lr, str(exc), schema_valid=exc.shaped)
+    except ValueError as exc:  # the caps, or the resulting config
+        return _fallback(finding, config, prior_lr, str(exc), schema_valid=True)
+    return Decision(
+        diagnosis=finding.diagnosis,
+        action=candidate.action,
+        call=call,
+        reason=candidate.why,
+        source=DecisionSource.ADVISOR,
+    )
+
+
+def rules_decision(finding: Finding) -> Decision:
+    """The rules' best candidate, as chosen (no advisor asked)."""
+    best = finding.candidates[0] if finding.candidates else stop("no candidate fix")
+    return Decision(
+        diagnosis=finding.diagnosis,
+        action=best.action,
+        call=best.call,
+        reason=best.why,
+        source=DecisionSource.RULES,
+    )
 
 
 def _fallback(
-    finding: Finding, fallback: Candidate, config: dict[str, Any], prior_lr: float, reason: str
+    finding: Finding, config: dict[str, Any], prior_lr: float, reason: str, schema_valid: bool
 ) -> Decision:
-    """The rules' best candidate, recorded as such with why the advisor's choice was refused."""
-    check_changes(config, fallback.changes, prior_lr)
-    return Decision(
-        finding.diagnosis.value,
-        fallback.action,
-        dict(fallback.changes),
-        fallback.why,
-        "rules",
-        live=fallback.live,
-        rejected=reason.splitlines()[0][:300],
-        rule=fallback.why,
+    """The rules' best candidate, recorded as such with why the advisor's call was refused."""
+    decision = rules_decision(finding)
+    check_changes(config, decision.changes, prior_lr)
+    return decision.model_copy(
+        update={"rejected": reason.splitlines()[0][:300], "schema_valid": schema_valid}
     )

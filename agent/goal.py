@@ -63,8 +63,13 @@ class Budget(_Strict):
 class EvaluationSettings(_Strict):
     """Scoring the adapter against its base after training, and what counts as a data problem."""
 
+    # goal.yaml says `json:`; the field has another name so it does not shadow BaseModel.json.
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, validate_by_name=True, validate_by_alias=True
+    )
+
     samples: int = Field(20, ge=0, le=10_000, description="Held-out pairs to score; 0 skips evaluation.")
-    json: bool = Field(False, description="Outputs must be valid JSON.")
+    json_output: bool = Field(False, alias="json", description="Outputs must be valid JSON.")
     labels: list[str] = Field(default_factory=list, description="Outputs must be one of these labels.")
     max_hallucination_increase: float = Field(
         0.1, ge=0.0, le=1.0, description="Largest allowed rise of the hallucination rate over the base."

@@ -1,57 +1,77 @@
-"""The supervisor as a LangGraph state machine; routers name their exits in their return types."""
+"""The supervisor as a LangGraph state machine; routers name their exits in their return types.
+
+inspect_data → plan → launch → monitor → detect → (evaluate → export | decide → review → relaunch →
+monitor …) → report; inspect_data → refuse → report when the data cannot be trained on; review →
+give_up → report when the decision is to stop. Where each node lives: ``prepare`` (inspect, refuse,
+plan, launch), ``monitor``, ``diagnose`` (detect, evaluate), ``act`` (decide, review, relaunch,
+give_up), ``finish`` (export, report).
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
 from langgraph.graph import END, START, StateGraph
 
-from openlora.agent import nodes
+from openlora.agent import act, diagnose, finish, monitor, prepare
 from openlora.agent.context import Context
+from openlora.agent.records import Diagnosis
 from openlora.agent.state import AgentState
 
+DATA_DIAGNOSES = (Diagnosis.HALLUCINATION, Diagnosis.FORMAT_FAILURE)
 
-def after_inspect(state: AgentState) -> Literal["recall", "refuse"]:
-    blocked = state["dataset"].get("blocking") and state["goal"].get("bad_data", "stop") == "stop"
-    return "refuse" if blocked else "recall"
+
+def budget_left(state: AgentState) -> bool:
+    budget = state["goal"].budget
+    return (
+        state["attempt"] < budget.max_attempts
+        and time.time() < state["started_at"] + budget.max_wall_minutes * 60
+    )
+
+
+def after_inspect(state: AgentState) -> Literal["plan", "refuse"]:
+    blocked = state["dataset"].blocking and state["goal"].bad_data == "stop"
+    return "refuse" if blocked else "plan"
 
 
 def after_detect(state: AgentState) -> Literal["evaluate", "decide", "give_up"]:
-    if state["finding"]["diagnosis"] == "healthy":
+    if state["finding"].diagnosis == Diagnosis.HEALTHY:
         return "evaluate"
-    return "decide" if nodes.budget_left(state) else "give_up"
+    return "decide" if budget_left(state) else "give_up"
 
 
 def after_evaluate(state: AgentState) -> Literal["export", "decide"]:
-    finding = state.get("finding") or {}
-    data_problem = finding.get("diagnosis") in ("hallucination", "format_failure")
-    return "decide" if data_problem and nodes.budget_left(state) else "export"
+    finding = state.get("finding")
+    data_problem = finding is not None and finding.diagnosis in DATA_DIAGNOSES
+    return "decide" if data_problem and budget_left(state) else "export"
 
 
 def after_review(state: AgentState) -> Literal["relaunch", "give_up"]:
-    return "give_up" if state["decision"]["action"] == "stop" else "relaunch"
+    return "give_up" if state["decision"].stops else "relaunch"
 
 
 def build_graph() -> StateGraph:
     builder = StateGraph(AgentState, context_schema=Context)
-    builder.add_node("inspect_data", nodes.inspect_data)
-    builder.add_node("refuse", nodes.refuse)
-    builder.add_node("recall", nodes.recall)
-    builder.add_node("plan", nodes.plan)
-    builder.add_node("launch", nodes.launch)
-    builder.add_node("monitor", nodes.monitor)
-    builder.add_node("detect", nodes.detect_node)
-    builder.add_node("decide", nodes.decide)
-    builder.add_node("review", nodes.review)
-    builder.add_node("relaunch", nodes.relaunch)
-    builder.add_node("evaluate", nodes.evaluate)
-    builder.add_node("export", nodes.export)
-    builder.add_node("give_up", nodes.give_up)
-    builder.add_node("report", nodes.report_node)
+    for name, node in [
+        ("inspect_data", prepare.inspect_data),
+        ("refuse", prepare.refuse),
+        ("plan", prepare.plan),
+        ("launch", prepare.launch),
+        ("monitor", monitor.monitor),
+        ("detect", diagnose.detect_node),
+        ("evaluate", diagnose.evaluate),
+        ("decide", act.decide),
+        ("review", act.review),
+        ("relaunch", act.relaunch),
+        ("give_up", act.give_up),
+        ("export", finish.export),
+        ("report", finish.report),
+    ]:
+        builder.add_node(name, node)
     builder.add_edge(START, "inspect_data")
     builder.add_conditional_edges("inspect_data", after_inspect)
     builder.add_edge("refuse", "report")
-    builder.add_edge("recall", "plan")
     builder.add_edge("plan", "launch")
     builder.add_edge("launch", "monitor")
     builder.add_edge("monitor", "detect")

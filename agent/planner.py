@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from openlora.agent.goal import Goal
 from openlora.memory.incidents import IncidentMemory
@@ -21,13 +22,16 @@ from openlora.memory.records import Incident, Outcome
 from openlora.trainer.config import EMBEDDED_BASE
 
 
-@dataclass
-class Plan:
-    config: dict[str, Any]
-    prior_lr: float
-    model_family: str
-    notes: list[str] = field(default_factory=list)
-    memory_hits: list[dict[str, Any]] = field(default_factory=list)
+class Plan(BaseModel):
+    """The first attempt's config and what it was derived from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    config: dict[str, Any] = Field(..., description="The first attempt's training config.")
+    prior_lr: float = Field(..., description="The learning-rate prior for the model's size.")
+    model_family: str = Field(..., description="Architecture family (llama, gpt2, ...).")
+    notes: list[str] = Field(default_factory=list, description="Why each setting is what it is.")
+    memory_hits: list[dict[str, Any]] = Field(default_factory=list, description="Remembered fixes applied.")
 
 
 def estimate_params(base_model: str) -> tuple[float, str]:
@@ -93,7 +97,7 @@ def plan_first_config(goal: Goal, rows: int, memory: IncidentMemory | None) -> P
         config["epochs"] = 3.0 if rows < 1000 else 1.0
         notes.append(f"{rows} rows: {config['epochs']:g} epochs")
     config["outputs"] = ["adapter"]  # exports are the agent's last step, after success
-    plan = Plan(config, prior, family, notes)
+    plan = Plan(config=config, prior_lr=prior, model_family=family, notes=notes)
     if memory is not None and memory.count():
         _apply_memory(plan, memory)
     return plan

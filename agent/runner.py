@@ -1,7 +1,8 @@
-"""Running a goal: build the context, compile the graph with a SQLite checkpointer, stream the timeline.
+"""Running a goal: build the context, compile the graph with a SQLite checkpointer, return the outcome.
 
 The graph's state is checkpointed after every step with synchronous durability in
-``RUN_ROOT/agent.sqlite``, so ``--resume`` continues exactly where a killed run stood.
+``RUN_ROOT/agent.sqlite``, so ``--resume`` continues exactly where a killed run stood; the
+checkpoint restores only the record types the state declares (``state.CHECKPOINTED_TYPES``).
 With ``approval: ask`` the graph pauses at each proposal (a LangGraph interrupt); ``approve`` is
 called with the proposal and returns the person's verdict, which is checked before the graph resumes
 (an out-of-bounds edit is sent back with the error). A run paused for approval resumes the same way.
@@ -9,20 +10,25 @@ called with the proposal and returns the person's verdict, which is checked befo
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from openlora.llm.advisor import Advisor
 from openlora.agent.context import Context
-from openlora.agent.events import record
 from openlora.agent.goal import Goal, load_goal
 from openlora.agent.graph import build_graph
+from openlora.agent.recorder import Recorder
+from openlora.agent.records import GoalStatus
+from openlora.agent.state import CHECKPOINTED_TYPES, GoalRun
+from openlora.advisor.client import Advisor
 from openlora.tools.context import ToolContext
-from openlora.trainer.rundir import unique_run_dir
+from openlora.trainer.rundir import GoalDir, unique_run_dir
 
 THREAD = {"configurable": {"thread_id": "goal"}}
+Approve = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class RunError(RuntimeError):
@@ -30,10 +36,47 @@ class RunError(RuntimeError):
 
 
 def latest_run_root(runs: Path, goal: Goal) -> Path:
-    candidates = sorted(p for p in runs.glob(f"{goal.name}-*") if (p / "agent.sqlite").is_file())
+    candidates = sorted(p for p in runs.glob(f"{goal.name}-*") if GoalDir(p).agent_state.is_file())
     if not candidates:
         raise RunError(f"--resume: no earlier run of goal {goal.name!r} under {runs}")
     return candidates[-1]
+
+
+def _run_root(goal: Goal, runs: Path, resume: bool, run_root: Path | None) -> Path:
+    if resume:
+        return run_root or latest_run_root(runs, goal)
+    root = run_root or unique_run_dir(runs, goal.name)
+    if root.exists() and any(root.iterdir()):
+        raise RunError(f"{root} already exists; use --resume to continue it")
+    return root
+
+
+def _context(goal: Goal, root: Path, advisor: Advisor | None, **options: Any) -> Context:
+    from openlora.memory.incidents import IncidentMemory
+    from openlora.memory.registry import RunRegistry
+
+    memory = IncidentMemory() if goal.memory else None
+    advisor = advisor or Advisor(
+        goal.advisor.model, goal.advisor.n_ctx, goal.advisor.temperature, goal.advisor.max_tokens
+    )
+    datasets = {"train": Path(goal.dataset)} | (
+        {"eval": Path(goal.eval_dataset)} if goal.eval_dataset else {}
+    )
+    recorder = Recorder(root, RunRegistry(), options.pop("echo"))
+    return Context(advisor, ToolContext(root, datasets, memory, advisor), memory, recorder, **options)
+
+
+@contextmanager
+def checkpointer(root: Path) -> Iterator[Any]:
+    """The SQLite checkpointer of a goal run, restoring only the state's own record types."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    conn = sqlite3.connect(str(GoalDir(root).agent_state), check_same_thread=False)
+    try:
+        yield SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=list(CHECKPOINTED_TYPES)))
+    finally:
+        conn.close()
 
 
 def run_goal(
@@ -43,99 +86,72 @@ def run_goal(
     run_root: Path | None = None,
     echo: Callable[[str], None] = print,
     poll_s: float = 0.5,
-    approve: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    approve: Approve | None = None,
     cancelled: Callable[[], bool] = lambda: False,
     advisor: Advisor | None = None,
-) -> dict[str, Any]:
-    from langgraph.checkpoint.sqlite import SqliteSaver
-    from langgraph.types import Command
-
-    from openlora.memory.incidents import IncidentMemory
-    from openlora.memory.registry import RunRegistry
-
+) -> GoalRun:
     goal = load_goal(goal_path)
     if goal.approval == "ask" and approve is None:
         raise RunError(
             f"{goal_path}: approval is 'ask' but nobody can answer here; use `openlora-agent tui`, "
             "run in an interactive terminal, or set approval: auto"
         )
-    if resume:
-        root = run_root or latest_run_root(runs, goal)
-    else:
-        root = run_root or unique_run_dir(runs, goal.name)
-        if root.exists() and any(root.iterdir()):
-            raise RunError(f"{root} already exists; use --resume to continue it")
+    root = _run_root(goal, runs, resume, run_root)
     root.mkdir(parents=True, exist_ok=True)
-    memory = IncidentMemory() if goal.memory else None
-    advisor = advisor or Advisor(
-        goal.advisor.model, goal.advisor.n_ctx, goal.advisor.temperature, goal.advisor.max_tokens
+    context = _context(goal, root, advisor, echo=echo, poll_s=poll_s, cancelled=cancelled)
+    context.recorder.goal(
+        goal.name, GoalStatus.RUNNING, goal=goal.task, base_model=goal.base_model, dataset_path=goal.dataset
     )
-    datasets = {"train": Path(goal.dataset)}
-    if goal.eval_dataset:
-        datasets["eval"] = Path(goal.eval_dataset)
-    context = Context(
-        advisor=advisor,
-        tools=ToolContext(root, datasets),
-        memory=memory,
-        registry=RunRegistry(),
-        poll_s=poll_s,
-        echo=echo,
-        cancelled=cancelled,
-    )
-    context.registry.upsert_run(
-        root.name, goal.name, "running", goal=goal.task, base_model=goal.base_model, dataset_path=goal.dataset
-    )
-    limit = 40 + 10 * goal.budget.max_attempts
-    with SqliteSaver.from_conn_string(str(root / "agent.sqlite")) as saver:
-        graph = build_graph().compile(checkpointer=saver)
-        config = {**THREAD, "recursion_limit": limit}
-        snapshot = graph.get_state(config)
-        if resume and not snapshot.values:
-            raise RunError(f"{root}: nothing to resume (no checkpointed state)")
-        if resume and not snapshot.next:
-            echo(f"[resume] {root} already finished")
-            return dict(snapshot.values)
-        inputs = (
-            None
-            if resume
-            else {"goal": goal.model_dump(), "run_root": str(root), "started_at": time.time(), "timeline": []}
-        )
-        echo(f"[run] {'resuming' if resume else 'starting'} {goal.name} in {root}")
-        record(root, "state", status="running")
-        graph.invoke(inputs, config, context=context, durability="sync")
-        while (paused := graph.get_state(config)).interrupts:
-            asked = paused.interrupts[0].value
-            verdict = _checked_verdict(approve, asked, paused.values)
-            graph.invoke(Command(resume=verdict), config, context=context, durability="sync")
-        final = dict(graph.get_state(config).values)
-    context.registry.upsert_run(
-        root.name,
-        goal.name,
-        final.get("outcome", "unknown"),
-        goal=goal.task,
-        base_model=goal.base_model,
-        model_family=final.get("model_family"),
-        dataset_path=goal.dataset,
-        config=final.get("config") or {},
-        final_metrics=(final.get("attempts") or [{}])[-1].get("final_metrics", {}),
-    )
-    for attempt in final.get("attempts", []):
-        context.registry.record_attempt(
-            root.name,
-            attempt["number"],
-            attempt["run_dir"],
-            attempt["config"],
-            attempt["status"],
-            attempt["message"],
-            final["started_at"],
-            time.time(),
-            attempt.get("final_metrics", {}),
-        )
+    with checkpointer(root) as saver:
+        final = _drive(build_graph().compile(checkpointer=saver), goal, root, resume, context, approve)
+    _record_final(context, final)
     return final
 
 
+def _drive(
+    graph: Any, goal: Goal, root: Path, resume: bool, context: Context, approve: Approve | None
+) -> GoalRun:
+    """Run (or resume) the graph to its end, answering each approval interrupt."""
+    from langgraph.types import Command
+
+    config = {**THREAD, "recursion_limit": 40 + 10 * goal.budget.max_attempts}
+    snapshot = graph.get_state(config)
+    if resume and not snapshot.values:
+        raise RunError(f"{root}: nothing to resume (no checkpointed state)")
+    if resume and not snapshot.next:
+        context.recorder.echo(f"[resume] {root} already finished")
+        return GoalRun.from_state(snapshot.values)
+    inputs = (
+        None if resume else {"goal": goal, "run_root": str(root), "started_at": time.time(), "timeline": []}
+    )
+    context.recorder.echo(f"[run] {'resuming' if resume else 'starting'} {goal.name} in {root}")
+    context.recorder.state(GoalStatus.RUNNING)
+    graph.invoke(inputs, config, context=context, durability="sync")
+    while (paused := graph.get_state(config)).interrupts:
+        verdict = _checked_verdict(approve, paused.interrupts[0].value, paused.values)
+        graph.invoke(Command(resume=verdict), config, context=context, durability="sync")
+    return GoalRun.from_state(graph.get_state(config).values)
+
+
+def _record_final(context: Context, final: GoalRun) -> None:
+    """The goal's row and each attempt (with its own start and end times) in the registry."""
+    goal, last = final.goal, (final.attempts[-1] if final.attempts else None)
+    context.recorder.goal(
+        goal.name,
+        final.outcome or "unknown",
+        goal=goal.task,
+        base_model=goal.base_model,
+        model_family=final.plan.model_family if final.plan else None,
+        dataset_path=goal.dataset,
+        config=last.config if last else {},
+        final_metrics=last.final_metrics if last else {},
+    )
+    for attempt in final.attempts:
+        context.recorder.attempt(attempt)
+
+
 def _checked_verdict(
-    approve: Callable[[dict[str, Any]], dict[str, Any]] | None, asked: dict[str, Any], values: dict[str, Any]
+    approve: Approve | None, asked: dict[str, Any], values: dict[str, Any]
 ) -> dict[str, Any]:
     """Ask until the verdict is valid (an out-of-bounds edit goes back with the error)."""
     from openlora.agent.approval import ApprovalError, apply_verdict, parse_verdict
@@ -147,7 +163,7 @@ def _checked_verdict(
         raw = approve(question)
         try:
             verdict = parse_verdict(raw)
-            apply_verdict(values["decision"], verdict, values["config"], values["prior_lr"])
+            apply_verdict(values["decision"], verdict, values["config"], values["plan"].prior_lr)
             return verdict.model_dump()
         except ApprovalError as exc:
             question = {**asked, "error": str(exc)}

@@ -1,4 +1,8 @@
-"""Typed records of the memory: diagnoses, outcomes, fixes, incidents, search hits, ranked fixes."""
+"""Typed records of the memory: diagnoses, fix actions, outcomes, fixes, incidents, search hits, ranked fixes.
+
+The memory owns the diagnosis, action and outcome vocabularies; the supervisor and the Prometheus
+exporter import them from here.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,24 @@ class Diagnosis(StrEnum):
     HALLUCINATION = "hallucination"
     FORMAT_FAILURE = "format_failure"
     HEALTHY = "healthy"
+
+
+class Action(StrEnum):
+    """The fixes the supervisor can make (each one call of a registered tool)."""
+
+    LOWER_LR = "lower_lr"
+    RAISE_LR = "raise_lr"
+    ADD_WARMUP = "add_warmup"
+    CLIP_GRADIENTS = "clip_gradients"
+    REDUCE_BATCH = "reduce_batch"
+    SHORTEN_SEQUENCES = "shorten_sequences"
+    GRADIENT_CHECKPOINTING = "gradient_checkpointing"
+    MORE_STEPS = "more_steps"
+    EARLY_STOP = "early_stop"
+    FIX_COLUMNS = "fix_columns"
+    DEFAULT_TARGETS = "default_targets"
+    FILTER_DATA = "filter_data"
+    STOP = "stop"
 
 
 class Outcome(StrEnum):

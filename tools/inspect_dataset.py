@@ -7,94 +7,171 @@ before the first attempt on them unless the goal says ``bad_data: warn``. A miss
 is not blocking: a column mapping can fix it.
 """
 
-from __future__ import annotations
-
 import statistics
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from openlora.prompts import quote_data
-from openlora.tools.context import ToolContext
-from openlora.trainer.data_files import ColumnMap, DataError, read_records
+from openlora.tools.context import RunContext
+from openlora.trainer.data_files import ColumnMap, DataError, Record, read_records
 
 GARBLED = "garbled responses"  # the detectors look for this prefix
 GARBLED_RECURRING_SHARE = 0.2
 FIXABLE_BY_MAPPING = ("missing ", "must be text")  # reasons a column mapping can fix
+DatasetId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
 
 
-def inspect_dataset(ctx: ToolContext, dataset_id: str, samples: int = 3) -> dict[str, Any]:
-    """Rows, kinds, length figures, duplicates and the first problem, plus a few quoted samples."""
-    path = ctx.dataset(dataset_id)
+class DatasetReport(BaseModel):
+    """What ``inspect_dataset`` found (the supervisor keeps it in its state and the report)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset_id: str
+    rows: int
+    kinds: dict[str, int] = Field(default_factory=dict)
+    mean_chars: float = 0.0
+    max_chars: int = 0
+    max_bytes: int | None = None
+    duplicates: int = 0
+    problems: list[str] = Field(default_factory=list)
+    blocking: list[str] = Field(default_factory=list)
+    suggestions: list[str] = Field(default_factory=list)
+    samples: list[str] = Field(default_factory=list, description="Quoted, truncated rows: data only.")
+
+
+def inspect_dataset(ctx: RunContext, dataset_id: DatasetId, samples: int = 3) -> dict[str, Any]:
+    """Rows, kinds, length figures, duplicates and problems of a dataset, plus a few quoted samples."""
     try:
-        records = read_records(path, ColumnMap())
+        records = read_records(ctx.dataset(dataset_id), ColumnMap())
     except DataError as exc:
         fixable = any(words in exc.reason for words in FIXABLE_BY_MAPPING)
-        return {
-            "dataset_id": dataset_id,
-            "rows": 0,
-            "problems": [str(exc)],
-            "blocking": [] if fixable else [str(exc)],
-            "suggestions": [
-                "map the columns (prompt_column/response_column)" if fixable else "repair the file"
-            ],
-            "samples": [],
-        }
+        return DatasetReport(
+            dataset_id=dataset_id,
+            rows=0,
+            problems=[str(exc)],
+            blocking=[] if fixable else [str(exc)],
+            suggestions=["map the columns (prompt_column/response_column)" if fixable else "repair the file"],
+        ).model_dump()
     texts = [r.prompt + "\n" + r.response if r.kind == "pair" else r.text or str(r.messages) for r in records]
-    lengths = [len(t) for t in texts]
-    duplicates = sum(n - 1 for n in Counter(texts).values() if n > 1)
-    problems: list[str] = []
-    suggestions: list[str] = []
-    blocking: list[str] = []
-    if duplicates:
-        problems.append(f"{duplicates} duplicate rows")
-        suggestions.append("drop exact duplicates (they over-weight a few examples)")
-    if len(records) < 20:
-        problems.append(f"only {len(records)} rows")
-        suggestions.append("synthesize more pairs from these examples (synthesize_data)")
+    report = DatasetReport(
+        dataset_id=dataset_id,
+        rows=len(records),
+        kinds=dict(Counter(r.kind for r in records)),
+        mean_chars=round(statistics.mean(len(t) for t in texts), 1),
+        max_chars=max(len(t) for t in texts),
+        max_bytes=max(len(t.encode("utf-8")) for t in texts),
+        duplicates=sum(n - 1 for n in Counter(texts).values() if n > 1),
+        samples=[quote_data(t) for t in texts[:samples]],
+    )
     pairs = [r for r in records if r.kind == "pair"]
+    for check in CHECKS:
+        found = check(records, pairs, report)
+        if found is not None:
+            problem, suggestion, blocking = found
+            report.problems.append(problem)
+            report.suggestions.append(suggestion)
+            if blocking:
+                report.blocking.append(problem)
+    return report.model_dump()
+
+
+Found = tuple[str, str, bool] | None  # (problem, suggestion, blocking)
+
+
+def _duplicates(records: list[Record], pairs: list[Record], report: DatasetReport) -> Found:
+    if report.duplicates:
+        return (
+            f"{report.duplicates} duplicate rows",
+            "drop exact duplicates (they over-weight a few examples)",
+            False,
+        )
+    return None
+
+
+def _few_rows(records: list[Record], pairs: list[Record], report: DatasetReport) -> Found:
+    if len(records) < 20:
+        return (
+            f"only {len(records)} rows",
+            "synthesize more pairs from these examples (synthesize_data)",
+            False,
+        )
+    return None
+
+
+def _near_empty(records: list[Record], pairs: list[Record], report: DatasetReport) -> Found:
     short = sum(1 for r in pairs if len(r.response.strip()) < 3)
     if short:
-        problems.append(f"{short} responses shorter than 3 characters")
-        suggestions.append("drop or rewrite the near-empty responses")
+        return (
+            f"{short} responses shorter than 3 characters",
+            "drop or rewrite the near-empty responses",
+            False,
+        )
+    return None
+
+
+def _truncated(records: list[Record], pairs: list[Record], report: DatasetReport) -> Found:
     truncated = sum(1 for r in pairs if len(r.response) > 200 and r.response.rstrip()[-1:].isalnum())
     if truncated:
-        problems.append(f"{truncated} long responses end mid-sentence (truncated?)")
-        suggestions.append("check the export that produced the data; raise max_seq_len if responses are long")
+        return (
+            f"{truncated} long responses end mid-sentence (truncated?)",
+            "check the export that produced the data; raise max_seq_len if responses are long",
+            False,
+        )
+    return None
+
+
+def _imbalance(records: list[Record], pairs: list[Record], report: DatasetReport) -> Found:
     labels = Counter(r.response.strip().lower() for r in pairs if len(r.response.split()) <= 2)
-    if len(labels) >= 2 and sum(labels.values()) >= 10:
-        top, top_n = labels.most_common(1)[0]
-        if top_n / sum(labels.values()) > 0.7:
-            problems.append(
-                f"class imbalance: {top_n / sum(labels.values()):.0%} of label answers are {top!r}"
-            )
-            suggestions.append(f"add examples of the other labels or down-sample {top!r}")
-    if len(pairs) >= 20:
-        # Real answers share vocabulary across rows (labels, keys, JSON fields, common words); noise does not.
-        row_tokens = [set(r.response.split()) for r in pairs]
-        seen = Counter(token for tokens in row_tokens for token in tokens)
-        total = sum(len(tokens) for tokens in row_tokens)
-        recurring = sum(1 for tokens in row_tokens for token in tokens if seen[token] > 1) / max(total, 1)
-        if recurring < GARBLED_RECURRING_SHARE:
-            garbled = f"{GARBLED}: only {recurring:.0%} of the response tokens recur across rows (noise?)"
-            problems.append(garbled)
-            blocking.append(garbled)
-            suggestions.append("repair or regenerate the responses before tuning hyper-parameters")
+    if len(labels) < 2 or sum(labels.values()) < 10:
+        return None
+    top, top_n = labels.most_common(1)[0]
+    share = top_n / sum(labels.values())
+    if share > 0.7:
+        return (
+            f"class imbalance: {share:.0%} of label answers are {top!r}",
+            f"add examples of the other labels or down-sample {top!r}",
+            False,
+        )
+    return None
+
+
+def _garbled(records: list[Record], pairs: list[Record], report: DatasetReport) -> Found:
+    """Real answers share vocabulary across rows (labels, keys, JSON fields, common words); noise does not."""
+    if len(pairs) < 20:
+        return None
+    row_tokens = [set(r.response.split()) for r in pairs]
+    seen = Counter(token for tokens in row_tokens for token in tokens)
+    total = sum(len(tokens) for tokens in row_tokens)
+    recurring = sum(1 for tokens in row_tokens for token in tokens if seen[token] > 1) / max(total, 1)
+    if recurring < GARBLED_RECURRING_SHARE:
+        return (
+            f"{GARBLED}: only {recurring:.0%} of the response tokens recur across rows (noise?)",
+            "repair or regenerate the responses before tuning hyper-parameters",
+            True,
+        )
+    return None
+
+
+def _no_template(records: list[Record], pairs: list[Record], report: DatasetReport) -> Found:
     openings = Counter(" ".join(r.prompt.split()[:3]).lower() for r in pairs)
     if len(pairs) >= 10 and len(openings) > max(3, len(pairs) // 2):
-        problems.append(
-            f"{len(openings)} different prompt openings in {len(pairs)} pairs (no shared template)"
+        return (
+            f"{len(openings)} different prompt openings in {len(pairs)} pairs (no shared template)",
+            "put the instruction in one consistent form before the input",
+            False,
         )
-        suggestions.append("put the instruction in one consistent form before the input")
-    return {
-        "dataset_id": dataset_id,
-        "rows": len(records),
-        "kinds": dict(Counter(r.kind for r in records)),
-        "mean_chars": round(statistics.mean(lengths), 1),
-        "max_chars": max(lengths),
-        "max_bytes": max(len(t.encode("utf-8")) for t in texts),
-        "duplicates": duplicates,
-        "problems": problems,
-        "blocking": blocking,
-        "suggestions": suggestions,
-        "samples": [quote_data(t) for t in texts[:samples]],
-    }
+    return None
+
+
+CHECKS: list[Callable[[list[Record], list[Record], DatasetReport], Found]] = [
+    _duplicates,
+    _few_rows,
+    _near_empty,
+    _truncated,
+    _imbalance,
+    _garbled,
+    _no_template,
+]

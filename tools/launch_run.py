@@ -6,28 +6,25 @@ A ``trainer.pid`` file (pid and process start time) makes launching idempotent: 
 the trainer lives, or after it finished, never starts another one.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import psutil
 
-from openlora.tools.context import ToolContext, ToolError
+from openlora.tools.context import RunContext, ToolError
+from openlora.tools.settings import AttemptNumber, Supervised
 from openlora.trainer.config import TrainConfig
-from openlora.trainer.rundir import RunDir, write_json_atomic
-
-PID_FILE = "trainer.pid"
+from openlora.trainer.rundir import RunDir, read_json, write_json_atomic
 
 
 def trainer_process(run_dir: Path) -> psutil.Process | None:
     """The live trainer of ``run_dir``, if any (pid reuse is ruled out by the start time)."""
     try:
-        info = json.loads((run_dir / PID_FILE).read_text())
+        info = json.loads(RunDir(run_dir).trainer_pid.read_text())
         proc = psutil.Process(info["pid"])
         if abs(proc.create_time() - info["create_time"]) > 1 or proc.status() == psutil.STATUS_ZOMBIE:
             return None
@@ -36,8 +33,15 @@ def trainer_process(run_dir: Path) -> psutil.Process | None:
         return None
 
 
-def launch_run(ctx: ToolContext, attempt: int, config: dict[str, Any]) -> dict[str, Any]:
-    """Start training attempt ``attempt`` with ``config`` (validated), or reattach to it."""
+def launch_run(
+    ctx: RunContext,
+    attempt: AttemptNumber,
+    training_config: Annotated[dict[str, Any] | None, Supervised] = None,
+) -> dict[str, Any]:
+    """Start training the attempt (its planned spec.json, or ``training_config``), or reattach to it.
+
+    Never starts a second trainer for an attempt that is running or has finished.
+    """
     run_dir = ctx.attempt_dir(attempt)
     rd = RunDir(run_dir)
     live = trainer_process(run_dir)
@@ -45,24 +49,25 @@ def launch_run(ctx: ToolContext, attempt: int, config: dict[str, Any]) -> dict[s
         return {"attempt": attempt, "pid": live.pid, "reattached": True, "finished": False}
     if rd.result.exists():
         return {"attempt": attempt, "pid": None, "reattached": True, "finished": True}
+    if training_config is None:
+        training_config = read_json(RunDir(ctx.existing_attempt(attempt)).spec)
     try:
-        resolved = TrainConfig.model_validate(config)
+        resolved = TrainConfig.model_validate(training_config)
     except Exception as exc:
         raise ToolError(f"launch_run: invalid training config: {exc}") from None
     run_dir.mkdir(parents=True, exist_ok=True)
     if not rd.spec.exists():
         write_json_atomic(rd.spec, resolved.model_dump())
-    log = (run_dir / "trainer.log").open("ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "openlora.trainer", str(run_dir)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        env={**os.environ, "TQDM_DISABLE": "1"},
-    )
-    log.close()
+    with rd.trainer_log.open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "openlora.trainer", str(run_dir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "TQDM_DISABLE": "1"},
+        )
     write_json_atomic(
-        run_dir / PID_FILE, {"pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time()}
+        rd.trainer_pid, {"pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time()}
     )
     return {"attempt": attempt, "pid": proc.pid, "reattached": False, "finished": False}

@@ -1,24 +1,30 @@
 """``patch_hyperparams``: change lr, clipping or intervals of a running attempt through control.json."""
 
-from __future__ import annotations
+from typing import Annotated, Any
 
-from typing import Any
+from pydantic import Field
 
-from openlora.tools.context import ToolContext
+from openlora.tools.context import RunContext
+from openlora.tools.settings import AttemptNumber, EvalEvery, LearningRate, MaxGradNorm, SaveEvery, Supervised
 from openlora.trainer.control import ControlPatch, write_patch
 from openlora.trainer.rundir import RunDir
 
+PatchId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$"), Supervised]
+
 
 def patch_hyperparams(
-    ctx: ToolContext,
-    attempt: int,
-    patch_id: str,
-    learning_rate: float | None = None,
-    max_grad_norm: float | None = None,
-    eval_every: int | None = None,
-    save_every: int | None = None,
+    ctx: RunContext,
+    attempt: AttemptNumber,
+    patch_id: PatchId,
+    learning_rate: LearningRate = None,
+    max_grad_norm: MaxGradNorm = None,
+    eval_every: EvalEvery = None,
+    save_every: SaveEvery = None,
 ) -> dict[str, Any]:
-    """Write a bounded live patch; the trainer applies each patch id once and acknowledges it."""
+    """Change the learning rate, gradient clipping or intervals of the running attempt, between steps.
+
+    The trainer applies each patch once and acknowledges it in metrics.jsonl.
+    """
     patch = ControlPatch(
         patch_id=patch_id,
         learning_rate=learning_rate,

@@ -1,20 +1,21 @@
 """``recall_incidents``: similar past incidents and the fixes that worked on them."""
 
-from __future__ import annotations
+from typing import Annotated, Any
 
-from typing import Any
+from pydantic import Field
 
-from openlora.memory.incidents import IncidentMemory
+from openlora.tools.context import RunContext
 
 
 def recall_incidents(
-    memory: IncidentMemory | None,
-    query: str,
-    k: int = 5,
-    model_family: str | None = None,
-    diagnosis: str | None = None,
+    ctx: RunContext,
+    query: Annotated[str, Field(min_length=1, max_length=500, description="What happened, in words.")],
+    k: Annotated[int, Field(ge=1, le=20)] = 5,
+    model_family: Annotated[str | None, Field(max_length=32)] = None,
+    diagnosis: Annotated[str | None, Field(max_length=32)] = None,
 ) -> dict[str, Any]:
-    """Top-k incidents (with similarity) and ranked fixes; empty when memory is off."""
+    """Similar past incidents (with similarity) and the fixes ranked by how often they worked."""
+    memory = ctx.memory
     if memory is None or memory.count() == 0:
         return {"incidents": [], "fixes": []}
     hits = memory.search(query, k, model_family, diagnosis)

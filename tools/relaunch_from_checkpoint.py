@@ -1,23 +1,38 @@
-"""``relaunch_from_checkpoint``: a new attempt with patched settings, starting from a good checkpoint.
+"""``relaunch_from_checkpoint`` and ``relaunch_on_filtered_data``: the next attempt with a fix applied.
 
 A checkpoint is *good* when its step's loss was within 10 % of the attempt's best loss and came
 before the loss went bad; otherwise the new attempt starts from scratch. The checkpoint is copied
-into the new attempt, whose trainer adopts the new learning rate and clipping on resume.
+into the new attempt, whose trainer adopts the new learning rate and clipping on resume. Every
+setting is bounded by the trainer's own config model (see ``tools.settings``), and the resulting
+config is validated whole before anything is written.
 """
-
-from __future__ import annotations
 
 import math
 import shutil
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
-from openlora.tools.context import ToolContext, ToolError
+from openlora.memory.records import Action
+from openlora.tools.context import RunContext, ToolContext, ToolError
 from openlora.tools.launch_run import launch_run
+from openlora.tools.settings import (
+    AttemptNumber,
+    BatchSize,
+    GradAccum,
+    GradientCheckpointing,
+    LearningRate,
+    MaxGradNorm,
+    MaxSeqLen,
+    MaxSteps,
+    Supervised,
+    WarmupSteps,
+)
 from openlora.trainer import checkpoints
 from openlora.trainer.config import TrainConfig
-from openlora.trainer.rundir import RunDir, loss_trace, read_json
+from openlora.trainer.rundir import GoalDir, RunDir, loss_trace, read_json
 
 GOOD_LOSS_MARGIN = 1.10
+COLUMN_SETTINGS = ("prompt_column", "response_column", "text_column")
 
 
 def good_checkpoint(ctx: ToolContext, attempt: int) -> checkpoints.Checkpoint | None:
@@ -39,20 +54,75 @@ def good_checkpoint(ctx: ToolContext, attempt: int) -> checkpoints.Checkpoint | 
 
 
 def relaunch_from_checkpoint(
-    ctx: ToolContext, from_attempt: int, changes: dict[str, Any], use_checkpoint: bool = True
+    ctx: RunContext,
+    from_attempt: AttemptNumber,
+    fix: Action,
+    learning_rate: LearningRate = None,
+    warmup_steps: WarmupSteps = None,
+    max_grad_norm: MaxGradNorm = None,
+    batch_size: BatchSize = None,
+    grad_accum: GradAccum = None,
+    max_seq_len: MaxSeqLen = None,
+    gradient_checkpointing: GradientCheckpointing = None,
+    max_steps: MaxSteps = None,
+    clear_column_mapping: bool = False,
+    default_target_modules: bool = False,
+    use_checkpoint: Annotated[bool, Supervised] = True,
 ) -> dict[str, Any]:
-    """Start attempt ``from_attempt + 1`` with ``changes`` applied (validated) to the previous config."""
+    """Start the next attempt with the previous settings changed by one fix.
+
+    Unset settings keep their value. clear_column_mapping forgets the configured column names (the
+    reader detects them); default_target_modules uses the model family's LoRA targets.
+    """
+    changes = {
+        "learning_rate": learning_rate,
+        "warmup_steps": warmup_steps,
+        "max_grad_norm": max_grad_norm,
+        "batch_size": batch_size,
+        "grad_accum": grad_accum,
+        "max_seq_len": max_seq_len,
+        "gradient_checkpointing": gradient_checkpointing,
+        "max_steps": max_steps,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if clear_column_mapping:
+        changes.update(dict.fromkeys(COLUMN_SETTINGS))
+    if default_target_modules:
+        changes["target_modules"] = None
+    return start_next_attempt(ctx, from_attempt, changes, use_checkpoint) | {"fix": fix.value}
+
+
+def relaunch_on_filtered_data(ctx: RunContext, from_attempt: AttemptNumber) -> dict[str, Any]:
+    """Start the next attempt, from scratch, on the training rows whose answers only state facts
+    their prompts support (the adapter learned to invent facts, or to break the output format)."""
+    from openlora.synthesis.filtering import filter_unsupported
+
+    previous = read_json(RunDir(ctx.existing_attempt(from_attempt)).spec)
+    target = GoalDir(ctx.run_root).data / f"filtered-for-attempt-{from_attempt + 1}.jsonl"
+    filtered = filter_unsupported(Path(previous["dataset"]), target)
+    launched = start_next_attempt(ctx, from_attempt, {"dataset": filtered["target"]}, use_checkpoint=False)
+    return launched | {"kept": filtered["kept"], "dropped_lines": filtered["dropped_lines"][:10]}
+
+
+def start_next_attempt(
+    ctx: ToolContext, from_attempt: int, changes: dict[str, Any], use_checkpoint: bool
+) -> dict[str, Any]:
+    """Attempt ``from_attempt + 1`` with ``changes`` applied (validated) to the previous config."""
     previous = read_json(RunDir(ctx.existing_attempt(from_attempt)).spec)
     try:
         config = TrainConfig.model_validate({**previous, **changes}).model_dump()
     except Exception as exc:
-        raise ToolError(f"relaunch_from_checkpoint: {exc}") from None
+        raise ToolError(f"relaunch: {exc}") from None
     new_dir = ctx.attempt_dir(from_attempt + 1)
     source = good_checkpoint(ctx, from_attempt) if use_checkpoint else None
-    if source is not None and not (new_dir / "checkpoints" / source.path.name).exists():
-        target = new_dir / "checkpoints" / source.path.name
+    if source is not None and not (RunDir(new_dir).checkpoints / source.path.name).exists():
+        target = RunDir(new_dir).checkpoints / source.path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(source.path, target.with_name(f".copy-{source.path.name}"), dirs_exist_ok=True)
         target.with_name(f".copy-{source.path.name}").rename(target)
     launched = launch_run(ctx, from_attempt + 1, config)
-    return launched | {"from_checkpoint": str(source.path) if source else None, "changes": changes}
+    return launched | {
+        "from_checkpoint": str(source.path) if source else None,
+        "changes": changes,
+        "config": config,
+    }

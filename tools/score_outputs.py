@@ -1,23 +1,26 @@
 """``score_outputs``: evaluate an attempt's adapter against its base on the held-out pairs."""
 
-from __future__ import annotations
+from typing import Annotated, Any
 
-from typing import Any
+from pydantic import Field
 
-from openlora.tools.context import ToolContext
+from openlora.tools.context import RunContext
+from openlora.tools.settings import AttemptNumber
+
+MAX_NEW_TOKENS = 48
 
 
 def score_outputs(
-    ctx: ToolContext,
-    attempt: int,
-    samples: int = 50,
-    json_output: bool = False,
-    labels: list[str] | None = None,
+    ctx: RunContext,
+    attempt: AttemptNumber,
+    samples: Annotated[int, Field(ge=1, le=10_000, description="Held-out pairs to score.")] = 50,
+    json_output: Annotated[bool, Field(description="Outputs must be valid JSON.")] = False,
+    labels: Annotated[list[str] | None, Field(max_length=50, description="Allowed output labels.")] = None,
 ) -> dict[str, Any]:
-    """Accuracy, alignment, fluency and hallucination rate for adapter and base (summary only)."""
+    """Score the adapter against its base on held-out pairs: accuracy, alignment, fluency, hallucination."""
     from openlora.evaluation.engine import FormatChecks, evaluate_run
 
     report = evaluate_run(
-        ctx.existing_attempt(attempt), True, samples, 48, FormatChecks(json_output, labels or [])
+        ctx.existing_attempt(attempt), True, samples, MAX_NEW_TOKENS, FormatChecks(json_output, labels or [])
     )
     return {"samples": report["samples"], "summary": report["summary"]}

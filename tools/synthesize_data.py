@@ -3,14 +3,21 @@
 Writes ``RUN_ROOT/data/synth-<dataset_id>-<n>.jsonl`` and its report; never writes elsewhere.
 """
 
-from __future__ import annotations
+from typing import Annotated, Any
 
-from typing import Any
+from pydantic import Field
 
-from openlora.tools.context import ToolContext, ToolError
+from openlora.tools.context import RunContext, ToolError
+from openlora.tools.inspect_dataset import DatasetId
+from openlora.trainer.rundir import GoalDir
 
 
-def synthesize_data(ctx: ToolContext, advisor: Any, dataset_id: str, n: int = 50) -> dict[str, Any]:
+def synthesize_data(
+    ctx: RunContext,
+    dataset_id: DatasetId,
+    n: Annotated[int, Field(ge=1, le=10_000, description="Pairs to generate.")] = 50,
+) -> dict[str, Any]:
+    """Generate more training pairs from a dataset's examples; every pair passes the quality gate."""
     from openlora.synthesis.generate import read_pairs, synthesize
     from openlora.trainer.rundir import write_json_atomic, write_jsonl_atomic
 
@@ -18,8 +25,8 @@ def synthesize_data(ctx: ToolContext, advisor: Any, dataset_id: str, n: int = 50
     if len(seeds) < 3:
         raise ToolError(f"dataset {dataset_id!r} has {len(seeds)} pairs; synthesis needs at least 3")
     eval_items = read_pairs(ctx.datasets["eval"]) if "eval" in ctx.datasets else []
-    result = synthesize(seeds, n, advisor, eval_items)
-    target = ctx.run_root / "data" / f"synth-{dataset_id}-{n}.jsonl"
+    result = synthesize(seeds, n, ctx.advisor, eval_items)
+    target = GoalDir(ctx.run_root).data / f"synth-{dataset_id}-{n}.jsonl"
     write_jsonl_atomic(target, result.pairs)
     write_json_atomic(target.with_suffix(".report.json"), result.report)
     return {"path": target.name, "pairs": len(result.pairs), "dropped": result.report["dropped"]}

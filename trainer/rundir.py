@@ -53,6 +53,65 @@ class RunDir:
     def adapter(self) -> Path:
         return self.exports / "adapter"
 
+    @property
+    def manifest(self) -> Path:
+        return self.exports / "manifest.json"
+
+    @property
+    def trainer_log(self) -> Path:
+        """stdout and stderr of the trainer subprocess (library output included)."""
+        return self.root / "trainer.log"
+
+    @property
+    def trainer_pid(self) -> Path:
+        """pid and start time of the live trainer (see ``tools.launch_run``)."""
+        return self.root / "trainer.pid"
+
+    def is_run(self) -> bool:
+        """True once ``spec.json`` is written (the folder holds a run, planned or trained)."""
+        return self.spec.is_file()
+
+
+ATTEMPT_PREFIX = "attempt-"
+
+
+@dataclass(frozen=True)
+class GoalDir:
+    """Paths inside one supervised run (``runs/<goal>-<time>/``): its attempts and the agent's files."""
+
+    root: Path
+
+    def attempt(self, number: int) -> RunDir:
+        """The run folder of attempt ``number`` (``attempt-N``)."""
+        return RunDir(self.root / f"{ATTEMPT_PREFIX}{number}")
+
+    @property
+    def agent_events(self) -> Path:
+        """What the supervisor did, one JSON line each (enums, ids and numbers only)."""
+        return self.root / "agent_events.jsonl"
+
+    @property
+    def agent_state(self) -> Path:
+        """The LangGraph checkpoint database (``--resume`` continues from it)."""
+        return self.root / "agent.sqlite"
+
+    @property
+    def report_md(self) -> Path:
+        return self.root / "report.md"
+
+    @property
+    def report_json(self) -> Path:
+        return self.root / "report.json"
+
+    @property
+    def loss_plot(self) -> Path:
+        return self.root / "loss.png"
+
+    @property
+    def data(self) -> Path:
+        """Datasets the supervisor derives (filtered, synthesized); nothing is written elsewhere."""
+        return self.root / "data"
+
 
 def unique_run_dir(parent: Path, name: str) -> Path:
     """``parent/<name>-<YYYYmmdd-HHMMSS>``, with a numeric suffix if that exists already."""
@@ -67,7 +126,7 @@ def unique_run_dir(parent: Path, name: str) -> Path:
 
 def latest_attempt(run_root: Path) -> Path | None:
     """The highest-numbered ``attempt-N`` folder of a supervised run, or None before the first one."""
-    numbers = {p: p.name.removeprefix("attempt-") for p in run_root.glob("attempt-*")}
+    numbers = {p: p.name.removeprefix(ATTEMPT_PREFIX) for p in run_root.glob(f"{ATTEMPT_PREFIX}*")}
     numbered = [(int(n), p) for p, n in numbers.items() if n.isdigit()]
     return max(numbered)[1] if numbered else None
 

@@ -31,32 +31,32 @@ def test_nan_goal_is_rescued_and_the_second_run_starts_from_the_remembered_fix(
     lines: list[str] = []
     first = run_goal(goal, tmp_path / "runs", echo=lines.append, poll_s=0.1)
 
-    assert first["outcome"] == "success"
-    statuses = [a["status"] for a in first["attempts"]]
+    assert first.outcome == "success"
+    statuses = [a.status for a in first.attempts]
     assert statuses[0] == "nan" and statuses[-1] == "completed"
-    rescue = first["attempts"][0]
-    assert rescue["finding"]["diagnosis"] == "nan"
-    assert rescue["decision"]["changes"]["learning_rate"] < 30 * 0.1 + 1e-9
-    assert first["attempts"][-1]["final_metrics"]["val_loss"] < 5.5
+    rescue = first.attempts[0]
+    assert rescue.finding.diagnosis == "nan"
+    assert rescue.decision.changes["learning_rate"] < 30 * 0.1 + 1e-9
+    assert first.attempts[-1].final_metrics["val_loss"] < 5.5
 
-    report = (Path(first["run_root"]) / "report.md").read_text()
-    assert "diagnosis: **nan**" in report and "decision: **" in report and "- reason (" in report
-    assert (Path(first["run_root"]) / "loss.png").stat().st_size > 1000
-    assert json.loads((Path(first["run_root"]) / "report.json").read_text())["outcome"] == "success"
+    report = (Path(first.run_root) / "report.md").read_text()
+    assert "diagnosis: **nan**" in report and "- decision (" in report and "- why: " in report
+    assert (Path(first.run_root) / "loss.png").stat().st_size > 1000
+    assert json.loads((Path(first.run_root) / "report.json").read_text())["outcome"] == "success"
     assert any(line.startswith("[decide]") for line in lines)  # the console timeline shows the decision
 
     memory = IncidentMemory()
     (hit,) = [h for h in memory.search("loss became nan", k=5) if h.incident.diagnosis == "nan"]
     assert hit.incident.outcome == Outcome.FIXED
-    assert hit.incident.fix.changes == rescue["decision"]["changes"]
-    decisions = RunRegistry().decisions(Path(first["run_root"]).name)
-    assert [d["action"] for d in decisions] == [rescue["decision"]["action"]]
+    assert hit.incident.fix.changes == rescue.decision.changes
+    decisions = RunRegistry().decisions(Path(first.run_root).name)
+    assert [d["action"] for d in decisions] == [rescue.decision.action]
 
     second = run_goal(goal, tmp_path / "runs", echo=lines.append, poll_s=0.1)
-    assert second["outcome"] == "success"
-    assert len(second["attempts"]) < len(first["attempts"])
-    assert second["memory_hits"] and second["memory_hits"][0]["incident"] == hit.incident.id
-    assert second["attempts"][0]["config"]["learning_rate"] == rescue["decision"]["changes"]["learning_rate"]
+    assert second.outcome == "success"
+    assert len(second.attempts) < len(first.attempts)
+    assert second.plan.memory_hits and second.plan.memory_hits[0]["incident"] == hit.incident.id
+    assert second.attempts[0].config["learning_rate"] == rescue.decision.changes["learning_rate"]
 
 
 def test_oom_halves_the_batch_and_keeps_the_effective_batch(home, tiny_llama, tmp_path):
@@ -78,10 +78,10 @@ def test_oom_halves_the_batch_and_keeps_the_effective_batch(home, tiny_llama, tm
         },
     )
     final = run_goal(goal, tmp_path / "runs", echo=lambda _: None, poll_s=0.1)
-    first, second = final["attempts"][:2]
-    assert first["status"] == "oom" and first["finding"]["diagnosis"] == "oom"
-    assert second["config"]["batch_size"] < 64
-    assert second["config"]["batch_size"] * second["config"]["grad_accum"] == 64
+    first, second = final.attempts[:2]
+    assert first.status == "oom" and first.finding.diagnosis == "oom"
+    assert second.config["batch_size"] < 64
+    assert second.config["batch_size"] * second.config["grad_accum"] == 64
 
 
 def test_kill_and_resume_runs_one_trainer_at_a_time_and_applies_each_patch_once(
@@ -165,9 +165,9 @@ def test_data_that_looks_like_noise_is_refused_before_any_training(home, tiny_ll
     lines: list[str] = []
     final = run_goal(goal, tmp_path / "runs", echo=lines.append, poll_s=0.1)
 
-    root = Path(final["run_root"])
-    assert final["outcome"] == "failed" and final["attempts"] == [] and not _attempts(root)
-    assert final["finding"]["diagnosis"] == "data_error"
+    root = Path(final.run_root)
+    assert final.outcome == "failed" and final.attempts == [] and not _attempts(root)
+    assert final.finding.diagnosis == "data_error"
     assert any(line.startswith("[refuse] not training: garbled responses") for line in lines)
     report = (root / "report.md").read_text()
     assert "**blocking**: garbled responses" in report and "bad_data: warn" in report
@@ -177,5 +177,5 @@ def test_data_that_looks_like_noise_is_refused_before_any_training(home, tiny_ll
     # bad_data: warn trains anyway; the detectors then stop at the first failure instead of tuning.
     warned = write_goal(tmp_path / "warn", tiny_llama, noise, bad_data="warn", budget={"max_attempts": 2})
     final = run_goal(warned, tmp_path / "runs", echo=lambda _: None, poll_s=0.1)
-    assert len(final["attempts"]) == 1 and final["outcome"] == "failed"
-    assert final["attempts"][0]["decision"]["action"] == "stop"
+    assert len(final.attempts) == 1 and final.outcome == "failed"
+    assert final.attempts[0].decision.action == "stop"

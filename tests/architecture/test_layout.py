@@ -11,7 +11,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = [
     "agent",
-    "llm",
+    "advisor",
     "chat",
     "tools",
     "trainer",

@@ -1,0 +1,153 @@
+"""The monitor node: poll a running attempt until it ends, patching it live on a loss spike.
+
+Each poll reads the attempt's telemetry (the ``read_telemetry`` tool). While the trainer runs, a live
+finding (``detectors.live_findings``) is decided like any other (``consult``) and, when the decision
+is a live patch, written through the ``patch_hyperparams`` tool — at most ``max_live_patches`` per
+attempt, never while an earlier patch waits for the trainer's acknowledgement, and never under
+``approval: ask``. The wall-time budget stops the trainer (it checkpoints and ends ``killed``).
+When the attempt ends, its :class:`AttemptRecord` is returned with its own start and end times.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from openlora.agent.consult import Situation, consult
+from openlora.agent.context import Context
+from openlora.agent.detectors import live_findings
+from openlora.agent.records import AttemptRecord
+from openlora.agent.state import AgentState, TimelineEntry
+from openlora.tools import registry
+from openlora.tools.launch_run import trainer_process
+from openlora.trainer.result import RunResult
+from openlora.trainer.rundir import RunDir, read_json
+
+PROGRESS_EVERY_STEPS = 25
+
+
+class SupervisionCancelled(RuntimeError):
+    """The client asked the supervisor to stop watching (the trainer itself keeps running)."""
+
+
+def situation(state: AgentState) -> Situation:
+    """What the advisor is told about the current attempt."""
+    plan = state["plan"]
+    return Situation(
+        state["goal"],
+        state["attempt"],
+        state["config"],
+        plan.prior_lr,
+        plan.model_family,
+        state["dataset"].samples,
+    )
+
+
+def _patch_ids(events: list[dict[str, Any]], attempt: int) -> list[str]:
+    """The supervisor's patches the trainer acknowledged in this attempt."""
+    prefix = f"a{attempt}-"
+    return [
+        str(e.get("patch_id"))
+        for e in events
+        if e.get("event") == "patch_applied" and str(e.get("patch_id", "")).startswith(prefix)
+    ]
+
+
+def _may_patch(state: AgentState, rd: RunDir, events: list[dict[str, Any]]) -> bool:
+    goal, attempt = state["goal"], state["attempt"]
+    written = str(read_json(rd.control).get("patch_id", "")) if rd.control.exists() else ""
+    waiting = written.startswith(f"a{attempt}-") and written not in {e.get("patch_id") for e in events}
+    applied = len(_patch_ids(events, attempt))
+    return goal.approval == "auto" and not waiting and applied < goal.budget.max_live_patches
+
+
+def _patch_live(
+    state: AgentState, runtime: Runtime[Context], events: list[dict[str, Any]]
+) -> list[TimelineEntry]:
+    """Decide on the first live finding; write the patch when the decision is one."""
+    ctx, attempt = runtime.context, state["attempt"]
+    for finding in live_findings(events, state["config"])[:1]:
+        decision = consult(ctx, situation(state), finding, events)
+        if not decision.live:
+            return []
+        patch_id = f"a{attempt}-p{len(_patch_ids(events, attempt)) + 1}"
+        registry.invoke(
+            decision.call.tool, ctx.tools, decision.call.args, {"attempt": attempt, "patch_id": patch_id}
+        )
+        ctx.recorder.action(decision.call.tool, attempt=attempt)
+        ctx.recorder.event("patch", attempt=attempt)
+        return [ctx.recorder.say("patch", f"{patch_id}: {decision.call.text()} ({decision.reason})")]
+    return []
+
+
+def _show_progress(ctx: Context, attempt: int, last: dict[str, Any], shown_at: int) -> int:
+    step = int(last.get("step") or 0)
+    if step - shown_at < PROGRESS_EVERY_STEPS:
+        return shown_at
+    loss = last.get("loss")
+    ctx.recorder.echo(
+        f"[monitor] attempt {attempt} step {step} loss {loss:.4g}"
+        if isinstance(loss, float)
+        else f"[monitor] attempt {attempt} step {step} loss {loss}"
+    )
+    return step
+
+
+def _died_without_result(ctx: Context, rd: RunDir, attempt: int) -> None:
+    time.sleep(ctx.poll_s)  # the trainer may just have exited; re-read once before concluding
+    if not rd.result.exists():
+        raise RuntimeError(
+            f"attempt {attempt}: the trainer died without writing result.json (see {rd.trainer_log})"
+        )
+
+
+def monitor(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Poll the running attempt until it ends; patch it live on a loss spike (bounded per attempt)."""
+    ctx, attempt, goal = runtime.context, state["attempt"], state["goal"]
+    rd = RunDir(ctx.tools.attempt_dir(attempt))
+    lines: list[TimelineEntry] = []
+    shown_at, deadline = 0, state["started_at"] + goal.budget.max_wall_minutes * 60
+    while True:
+        if ctx.cancelled():
+            raise SupervisionCancelled(f"stopped watching attempt {attempt}; `run --resume` reattaches")
+        telemetry = registry.invoke("read_telemetry", ctx.tools, {}, {"attempt": attempt})
+        events, result = telemetry["events"], telemetry["result"]
+        shown_at = _show_progress(ctx, attempt, telemetry["last"], shown_at)
+        if result is not None and not telemetry["running"]:
+            break
+        if time.time() > deadline:
+            registry.invoke("stop_run", ctx.tools, {}, {"attempt": attempt})
+            lines.append(ctx.recorder.say("monitor", "wall-time budget spent: stopped the trainer"))
+            continue
+        if telemetry["running"] and _may_patch(state, rd, events):
+            lines += _patch_live(state, runtime, events)
+        if result is None and not telemetry["running"] and trainer_process(rd.root) is None:
+            _died_without_result(ctx, rd, attempt)
+        time.sleep(ctx.poll_s)
+    return _ended(state, runtime, rd, result, events, lines)
+
+
+def _ended(
+    state: AgentState,
+    runtime: Runtime[Context],
+    rd: RunDir,
+    result: RunResult,
+    events: list[dict[str, Any]],
+    lines: list[TimelineEntry],
+) -> dict[str, Any]:
+    ctx, attempt = runtime.context, state["attempt"]
+    record = AttemptRecord.ended(
+        attempt,
+        state["config"],
+        str(rd.root),
+        result,
+        started_at=rd.spec.stat().st_mtime,
+        patches=[e for e in events if e.get("event") == "patch_applied"],
+    )
+    ctx.recorder.attempt(record)
+    lines.append(
+        ctx.recorder.say("monitor", f"attempt {attempt} ended: {result.status.value} — {result.message}")
+    )
+    return {"attempts": [record], "timeline": lines}

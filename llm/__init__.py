@@ -1,1 +1,0 @@
-"""openlora.llm: the local llama.cpp client (constrained JSON answers) shared by the supervisor, synthesis and the chat front."""
