@@ -1,1 +1,1 @@
-"""openlora.advisor: the local llama.cpp model (constrained JSON answers) shared by the supervisor, synthesis and the chat front."""
+"""openlora.advisor: the local llama.cpp model (constrained JSON) for the supervisor, synthesis and chat."""

@@ -14,12 +14,12 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from openlora.advisor.client import AdvisorChatModel
 from openlora.agent.context import Context
 from openlora.agent.decision import allowed_calls, describe_candidates, validate_choice
 from openlora.agent.detectors import losses
 from openlora.agent.goal import Goal
 from openlora.agent.records import Decision, Finding
-from openlora.advisor.client import AdvisorChatModel
 from openlora.memory.signature import Symptom, describe_curve
 from openlora.prompts import render
 from openlora.tools import registry

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from openlora.agent.recorder import Recorder
 from openlora.advisor.client import Advisor
+from openlora.agent.recorder import Recorder
 from openlora.memory.incidents import IncidentMemory
 from openlora.tools.context import ToolContext
 

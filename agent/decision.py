@@ -54,9 +54,14 @@ def _argument_schema(candidate: Candidate) -> dict[str, Any]:
     }
 
 
+def candidates_of(finding: Finding) -> list[Candidate]:
+    """The calls allowed on ``finding``: its candidates, or only a stop when it has none."""
+    return finding.candidates or [stop("no candidate fix")]
+
+
 def allowed_calls(finding: Finding) -> list[dict[str, Any]]:
     """One OpenAI-style tool spec per candidate: the tool's name, description and narrowed schema."""
-    candidates = finding.candidates or [stop("no candidate fix")]
+    candidates = candidates_of(finding)
     return [
         {
             "type": "function",
@@ -73,7 +78,7 @@ def allowed_calls(finding: Finding) -> list[dict[str, Any]]:
 def describe_candidates(finding: Finding) -> str:
     """The candidates as calls, one a line, for the prompt (the rules' best first)."""
     lines = []
-    for c in finding.candidates or [stop("no candidate fix")]:
+    for c in candidates_of(finding):
         ranges = "; ".join(f"{k} may be {lo:.3g} to {hi:.3g}" for k, (lo, hi) in c.ranges.items())
         lines.append(f"- {c.call.text()}: {c.why}" + (f" ({ranges})" if ranges else ""))
     return "\n".join(lines)
@@ -132,7 +137,7 @@ def _in_range(value: Any, low: float, high: float) -> bool:
 
 def match_candidate(call: ToolCall, finding: Finding) -> Candidate:
     """The allowed call ``call`` is an instance of; _Refused when it is none of them."""
-    for candidate in finding.candidates:
+    for candidate in candidates_of(finding):
         if candidate.tool != call.tool or set(candidate.call.args) != set(call.args):
             continue
         fixed = {k: v for k, v in candidate.call.args.items() if k not in candidate.ranges}
@@ -187,7 +192,7 @@ def validate_choice(raw: Any, finding: Finding, config: dict[str, Any], prior_lr
 
 def rules_decision(finding: Finding) -> Decision:
     """The rules' best candidate, as chosen (no advisor asked)."""
-    best = finding.candidates[0] if finding.candidates else stop("no candidate fix")
+    best = candidates_of(finding)[0]
     return Decision(
         diagnosis=finding.diagnosis,
         action=best.action,

@@ -161,7 +161,10 @@ def _warmup_steps(config: dict[str, Any]) -> int:
 def _nan_finding(evidence: dict[str, Any], config: dict[str, Any], prior_lr: float) -> Finding:
     lr = float(config["learning_rate"])
     safe = min(lr * 0.1, prior_lr)
-    why = f"the loss turned non-finite at lr {lr:g}: lr {safe:g}, at least 10× lower and no higher than the prior"
+    why = (
+        f"the loss turned non-finite at lr {lr:g}: lr {safe:g}, at least 10× lower and no higher than "
+        "the prior"
+    )
     return Finding(
         diagnosis=Diagnosis.NAN,
         evidence=evidence,
@@ -222,7 +225,10 @@ def _oom_finding(
         candidates.append(relaunch(Action.SHORTEN_SEQUENCES, why, max_seq_len=fit))
     if batch > 1:
         smaller = max(1, batch // 2)
-        why = f"out of memory at batch {batch}: batch {smaller} × accumulation {accum * batch // smaller}, same effective batch"
+        why = (
+            f"out of memory at batch {batch}: batch {smaller} × accumulation {accum * batch // smaller}, "
+            "same effective batch"
+        )
         candidates.append(
             relaunch(Action.REDUCE_BATCH, why, batch_size=smaller, grad_accum=accum * batch // smaller)
         )
@@ -300,7 +306,10 @@ def _completed_but_short(
         and curve[-1] < curve[len(curve) // 2]
     ):
         best = vals.index(min(vals))
-        why = f"val loss rose from {min(vals):.4g} to {vals[-1]:.4g} while the train loss fell: stop at the best"
+        why = (
+            f"val loss rose from {min(vals):.4g} to {vals[-1]:.4g} while the train loss fell: "
+            "stop at the best"
+        )
         return Finding(
             diagnosis=Diagnosis.OVERFIT,
             evidence=evidence | {"val_min": min(vals), "val_last": vals[-1]},

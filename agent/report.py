@@ -68,7 +68,7 @@ def write_report(run: GoalRun) -> dict[str, str]:
         )
     lines += ["", "## Attempts", ""]
     for attempt in run.attempts:
-        lines += _attempt_lines(attempt) + [""]
+        lines += [*_attempt_lines(attempt), ""]
     lines += ["## Exports", "", json.dumps(run.exports, indent=2)[:2000], "", "![loss](loss.png)", ""]
     folder.report_md.write_text("\n".join(lines), encoding="utf-8")
     return {"md": str(folder.report_md), "json": str(folder.report_json), "png": str(folder.loss_plot)}
@@ -128,7 +128,8 @@ def _decision_lines(decision: Decision) -> list[str]:
     if decision.rejected:
         lines.append(f"- the advisor's own call was refused: {decision.rejected}")
     lines += [
-        f"- memory: {fix['fix']['action']} {fix['fix']['changes']} worked {fix['worked']}, failed {fix['failed']}"
+        f"- memory: {fix['fix']['action']} {fix['fix']['changes']} worked {fix['worked']}, "
+        f"failed {fix['failed']}"
         for fix in decision.memory
     ]
     return lines

@@ -17,13 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from openlora.advisor.client import Advisor
 from openlora.agent.context import Context
 from openlora.agent.goal import Goal, load_goal
 from openlora.agent.graph import build_graph
 from openlora.agent.recorder import Recorder
 from openlora.agent.records import GoalStatus
 from openlora.agent.state import CHECKPOINTED_TYPES, GoalRun
-from openlora.advisor.client import Advisor
 from openlora.tools.context import ToolContext
 from openlora.trainer.rundir import GoalDir, unique_run_dir
 

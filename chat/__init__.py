@@ -1,1 +1,1 @@
-"""openlora.chat: the chat front of the TUI (request → intent → goal draft; questions answered from the registry)."""
+"""openlora.chat: the TUI's chat front (request → intent → goal draft; answers from the registry)."""

@@ -12,6 +12,7 @@ numbers and dataset ids, never paths.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -44,7 +45,8 @@ FUNCTIONS: list[Callable[..., dict[str, Any]]] = [
     score_outputs,
 ]
 TOOLS: dict[str, StructuredTool] = {
-    f.__name__: StructuredTool.from_function(f, name=f.__name__) for f in FUNCTIONS
+    f.__name__: StructuredTool.from_function(f, name=f.__name__, description=inspect.getdoc(f))
+    for f in FUNCTIONS
 }
 TOOL_NAMES: tuple[str, ...] = tuple(TOOLS)
 CONTEXT_ARG = "ctx"

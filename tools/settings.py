@@ -1,9 +1,10 @@
 """Argument types for the tools, taken from the trainer's own config model (one source of truth).
 
-``LearningRate`` (``setting("learning_rate")``) is ``float | None`` carrying :class:`TrainConfig`'s bounds and help text,
-so a tool parameter declared with it refuses exactly what the trainer would refuse, and its JSON
-schema shows the same limits to the advisor. :data:`Supervised` marks a parameter the supervisor
-fills (an attempt number, a patch id): it is validated like any other but hidden from the advisor.
+``LearningRate`` (``setting("learning_rate")``) is ``float | None`` carrying :class:`TrainConfig`'s
+bounds and help text, so a tool parameter declared with it refuses exactly what the trainer would
+refuse, and its JSON schema shows the same limits to the advisor. :data:`Supervised` marks a
+parameter the supervisor fills (an attempt number, a patch id): it is validated like any other but
+hidden from the advisor.
 """
 
 from __future__ import annotations

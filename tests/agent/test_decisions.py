@@ -1,56 +1,67 @@
-"""Detectors and decision validation without a model: bounds, caps and the rule-based fallback."""
+"""Detectors and decision validation without a model: allowed calls, bounds, caps and the rules' fallback."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from openlora.agent.decision import check_changes, decision_schema, validate_choice
+from openlora.agent.decision import allowed_calls, check_changes, validate_choice
 from openlora.agent.detectors import detect, live_findings
+from openlora.agent.goal import Success
 from openlora.trainer.config import TrainConfig
+from openlora.trainer.result import RunResult, RunStatus
 
 CONFIG = TrainConfig.model_validate(
     {"dataset": "x.jsonl", "learning_rate": 0.02, "batch_size": 8, "grad_accum": 2, "max_steps": 100}
 ).model_dump()
-SUCCESS = {"val_loss_below": 1.0, "train_loss_below": None}
+SUCCESS = Success(val_loss_below=1.0)
 
 
 def _steps(losses):
     return [{"event": "step", "step": i + 1, "loss": v} for i, v in enumerate(losses)]
 
 
+def _result(status: str, message: str = "", step: int = 0, **metrics: float) -> RunResult:
+    return RunResult(RunStatus(status), message, step, final_metrics=metrics)
+
+
+def _call(tool: str, **args) -> str:
+    return json.dumps({"name": tool, "arguments": args})
+
+
+def _plateau(lr: float = 0.02, prior: float = 1e-2):
+    result = _result("completed", train_loss=2.0, val_loss=2.0)
+    return detect(result, _steps([2.0] * 50), CONFIG | {"learning_rate": lr}, SUCCESS, prior_lr=prior)
+
+
 def test_nan_candidates_all_lower_the_lr_to_a_safe_value():
-    finding = detect(
-        {"status": "nan", "step": 12, "evidence": {"loss": "nan"}},
-        _steps([2.0] * 12),
-        CONFIG,
-        SUCCESS,
-        prior_lr=1e-3,
-    )
+    finding = detect(_result("nan", step=12), _steps([2.0] * 12), CONFIG, SUCCESS, prior_lr=1e-3)
     assert finding.diagnosis == "nan"
     assert all(c.changes["learning_rate"] <= 1e-3 for c in finding.candidates)
-    assert set(decision_schema(finding)["properties"]["action"]["enum"]) == {
-        c.action for c in finding.candidates
-    }
+    assert {c.tool for c in finding.candidates} == {"relaunch_from_checkpoint"}
+    specs = allowed_calls(finding)
+    assert [s["function"]["name"] for s in specs] == ["relaunch_from_checkpoint"] * len(finding.candidates)
+    fixes = [s["function"]["parameters"]["properties"]["fix"]["enum"] for s in specs]
+    assert fixes == [[c.action.value] for c in finding.candidates]
+    assert all(s["function"]["parameters"]["additionalProperties"] is False for s in specs)
 
 
 def test_oom_keeps_the_effective_batch():
-    finding = detect({"status": "oom", "step": 0}, [], CONFIG, SUCCESS, prior_lr=1e-3)
+    finding = detect(_result("oom"), [], CONFIG, SUCCESS, prior_lr=1e-3)
     (reduce,) = finding.candidates  # batch first while it is above 1
     assert reduce.changes["batch_size"] * reduce.changes["grad_accum"] == 16
 
 
 def test_oom_with_sequences_far_longer_than_the_data_fits_them_first():
     long = CONFIG | {"max_seq_len": 4096}
-    finding = detect({"status": "oom", "step": 0}, [], long, SUCCESS, 1e-3, longest_example_bytes=90)
+    finding = detect(_result("oom"), [], long, SUCCESS, 1e-3, longest_example_bytes=90)
     fit, reduce = finding.candidates
     assert fit.action == "shorten_sequences" and fit.changes == {"max_seq_len": 256}  # 90 + 128 → 256
     assert reduce.action == "reduce_batch" and finding.evidence["longest_example_bytes"] == 90
     check_changes(long, fit.changes, 1e-3)
-    # Sequences already close to the data's length: the usual ladder (batch first).
-    near = CONFIG | {"max_seq_len": 256}
-    (only,) = detect(
-        {"status": "oom", "step": 0}, [], near, SUCCESS, 1e-3, longest_example_bytes=90
-    ).candidates
+    near = CONFIG | {"max_seq_len": 256}  # already close to the data's length: batch first
+    (only,) = detect(_result("oom"), [], near, SUCCESS, 1e-3, longest_example_bytes=90).candidates
     assert only.action == "reduce_batch"
 
 
@@ -67,44 +78,61 @@ def test_oom_with_sequences_far_longer_than_the_data_fits_them_first():
     ],
 )
 def test_completed_runs_that_miss_the_target(losses, vals, diagnosis):
-    result = {"status": "completed", "final_metrics": {"train_loss": losses[-1], "val_loss": 5.0}}
+    result = _result("completed", train_loss=losses[-1], val_loss=5.0)
     assert detect(result, _steps(losses) + vals, CONFIG, SUCCESS, prior_lr=1e-3).diagnosis == diagnosis
 
 
-def test_live_spike_and_healthy():
-    assert live_findings(_steps([2.0] * 10 + [9.0]), CONFIG, 1e-3)[0].diagnosis == "loss_spike"
-    assert live_findings(_steps([2.0] * 11), CONFIG, 1e-3) == []
-    healthy = detect({"status": "completed", "final_metrics": {"val_loss": 0.5}}, [], CONFIG, SUCCESS, 1e-3)
-    assert healthy.diagnosis == "healthy"
+def test_live_spike_is_a_bounded_patch_and_healthy_runs_are_left_alone():
+    (spike,) = live_findings(_steps([2.0] * 10 + [9.0]), CONFIG)
+    assert spike.diagnosis == "loss_spike" and {c.tool for c in spike.candidates} == {"patch_hyperparams"}
+    assert spike.candidates[0].ranges["learning_rate"] == pytest.approx((0.002, 0.01))
+    assert live_findings(_steps([2.0] * 11), CONFIG) == []
+    assert detect(_result("completed", val_loss=0.5), [], CONFIG, SUCCESS, 1e-3).diagnosis == "healthy"
+    assert detect(_result("completed", val_loss="nan"), [], CONFIG, SUCCESS, 1e-3).diagnosis != "healthy"
 
 
-def test_out_of_bounds_advisor_answers_fall_back_to_the_rules_and_say_why():
-    finding = detect(
-        {"status": "completed", "final_metrics": {"train_loss": 2.0, "val_loss": 2.0}},
-        _steps([2.0] * 50),
-        CONFIG,
-        SUCCESS,
-        prior_lr=1e-2,
+def test_an_allowed_call_within_its_range_is_executed_as_chosen():
+    finding = _plateau()
+    decision = validate_choice(
+        _call("relaunch_from_checkpoint", fix="raise_lr", learning_rate=0.03), finding, CONFIG, 1e-2
     )
-    for raw, why in [
-        ('{"diagnosis": "plateau", "action": "raise_lr", "lr_factor": 50, "reason": "x"}', "lr_factor"),
-        ('{"diagnosis": "plateau", "action": "export_to_etc", "lr_factor": 1, "reason": "x"}', "not one of"),
+    assert decision.source == "advisor" and decision.rejected is None
+    assert decision.call.tool == "relaunch_from_checkpoint" and decision.changes == {"learning_rate": 0.03}
+    assert decision.reason == finding.candidates[0].why  # the rule's words, never the model's
+
+
+@pytest.mark.parametrize(
+    ("call", "why", "shaped"),
+    [
+        # numeric bounds the grammar does not enforce: the candidate's range, then the tool's own schema
+        (_call("relaunch_from_checkpoint", fix="raise_lr", learning_rate=0.5), "outside the allowed", True),
         (
-            '{"diagnosis": "plateau", "action": "raise_lr", "lr_factor": 1, "reason": "x", "path": "/etc"}',
-            "path",
+            _call("relaunch_from_checkpoint", fix="raise_lr", learning_rate=1e9),
+            "less than or equal to 100",
+            True,
         ),
-        ("not json at all", "Expecting value"),
-    ]:
-        decision = validate_choice(raw, finding, CONFIG, 1e-2)
-        assert decision.source == "rules" and why in decision.rejected, decision.rejected
-        check_changes(CONFIG, decision.changes, 1e-3)
-    good = validate_choice(
-        '{"diagnosis": "plateau", "action": "raise_lr", "lr_factor": 1.5, "reason": "flat"}',
-        finding,
-        CONFIG,
-        1e-2,
-    )
-    assert good.source == "advisor" and good.changes["learning_rate"] == pytest.approx(0.03)
+        (_call("relaunch_from_checkpoint", fix="raise_lr", learning_rate=-1), "greater than 0", True),
+        # an unknown tool, an argument the tool does not have, a fix that is not a candidate
+        (_call("export_to_etc", path="/etc/passwd"), "unknown tool 'export_to_etc'", False),
+        (_call("relaunch_from_checkpoint", fix="raise_lr", learning_rate=0.03, path="/etc"), "path", False),
+        (
+            _call("relaunch_from_checkpoint", fix="lower_lr", learning_rate=0.01),
+            "not one of the allowed",
+            False,
+        ),
+        (_call("relaunch_from_checkpoint", fix="delete_everything"), "fix: Input should be", False),
+        (_call("stop_run"), "not one of the allowed", False),  # a fixable run may not be abandoned
+        ("not json at all", "not a JSON tool call", False),
+        ('{"name": "relaunch_from_checkpoint", "arguments": "lr=100"}', "must be an object", False),
+    ],
+)
+def test_refused_calls_fall_back_to_the_rules_and_say_why(call, why, shaped):
+    finding = _plateau()
+    decision = validate_choice(call, finding, CONFIG, 1e-2)
+    assert decision.source == "rules" and why in decision.rejected, decision.rejected
+    assert decision.schema_valid is shaped
+    assert decision.call == finding.candidates[0].call  # the rules' best, unchanged
+    check_changes(CONFIG, decision.changes, 1e-2)
 
 
 def test_caps_refuse_large_lr_jumps():
@@ -117,41 +145,38 @@ def test_caps_refuse_large_lr_jumps():
 
 def test_data_and_config_errors_that_a_setting_can_fix_get_that_fix_first():
     mapped = {**CONFIG, "prompt_column": "question", "response_column": "answer"}
-    columns = detect(
-        {
-            "status": "data_error",
-            "message": "x.jsonl:1: missing column 'question' (keys present: ['prompt'])",
-        },
-        [],
-        mapped,
-        SUCCESS,
-        1e-3,
-    )
-    assert [c.action for c in columns.candidates] == ["fix_columns"]
-    assert columns.candidates[0].changes["prompt_column"] is None
-    check_changes(mapped, columns.candidates[0].changes, 1e-3)
-    targets = detect(
-        {"status": "error", "message": "ModelLoadError: target_modules ['nope']: not found"},
-        [],
-        {**CONFIG, "target_modules": ["nope"]},
-        SUCCESS,
-        1e-3,
-    )
+    message = "x.jsonl:1: missing column 'question' (keys present: ['prompt'])"
+    (fix,) = detect(_result("data_error", message), [], mapped, SUCCESS, 1e-3).candidates
+    assert fix.action == "fix_columns" and fix.call.args == {
+        "fix": "fix_columns",
+        "clear_column_mapping": True,
+    }
+    assert fix.changes["prompt_column"] is None
+    check_changes(mapped, fix.changes, 1e-3)
+    error = "ModelLoadError: target_modules ['nope']: not found"
+    targets = detect(_result("error", error), [], {**CONFIG, "target_modules": ["nope"]}, SUCCESS, 1e-3)
     assert [c.changes for c in targets.candidates] == [{"target_modules": None}]
-    empty = detect(
-        {"status": "data_error", "message": "column 'response' is empty"}, [], CONFIG, SUCCESS, 1e-3
-    )
-    assert [c.action for c in empty.candidates] == ["stop"]
+    empty = detect(_result("data_error", "column 'response' is empty"), [], CONFIG, SUCCESS, 1e-3)
+    assert [c.action for c in empty.candidates] == ["stop"] and empty.candidates[0].tool == "stop_run"
 
 
 def test_a_flat_curve_far_from_the_prior_moves_the_lr_to_the_prior_and_garbled_data_stops():
-    flat = {"status": "completed", "final_metrics": {"train_loss": 2.0, "val_loss": 2.0}}
-    low = detect(flat, _steps([2.0] * 50), {**CONFIG, "learning_rate": 1e-7}, SUCCESS, 1e-2)
+    low = _plateau(lr=1e-7)
     assert low.candidates[0].action == "raise_lr" and low.candidates[0].changes == {"learning_rate": 1e-2}
     check_changes({**CONFIG, "learning_rate": 1e-7}, low.candidates[0].changes, 1e-2)  # the prior is allowed
     with pytest.raises(ValueError, match="outside"):
         check_changes({**CONFIG, "learning_rate": 1e-7}, {"learning_rate": 5e-2}, 1e-2)  # beyond it is not
-    high = detect(flat, _steps([2.0] * 50), {**CONFIG, "learning_rate": 8.0}, SUCCESS, 1e-2)
+    high = _plateau(lr=8.0)
     assert high.candidates[0].action == "lower_lr" and high.candidates[0].changes == {"learning_rate": 1e-2}
+    flat = _result("completed", train_loss=2.0, val_loss=2.0)
     garbled = detect(flat, _steps([2.0] * 50), CONFIG, SUCCESS, 1e-2, data_problems=["garbled responses: 3%"])
     assert [c.action for c in garbled.candidates] == ["stop"] and garbled.diagnosis == "plateau"
+
+
+def test_records_round_trip_through_json():
+    from openlora.agent.records import Decision, Finding
+
+    finding = _plateau()
+    assert Finding.model_validate(json.loads(finding.model_dump_json())) == finding
+    decision = validate_choice("", finding, CONFIG, 1e-2)
+    assert Decision.model_validate(json.loads(decision.model_dump_json())) == decision

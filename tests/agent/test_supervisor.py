@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -22,6 +23,27 @@ CLI = str(Path(sys.executable).parent / "openlora-agent")
 
 def _attempts(root: Path) -> list[Path]:
     return sorted(root.glob("attempt-*"))
+
+
+def _decisions_are_tool_calls(root: Path) -> None:
+    """Every decision in agent_events.jsonl and report.json is a call of a registered tool."""
+    from openlora.tools.registry import TOOLS
+
+    events = [e for e in read_events(root / "agent_events.jsonl") if e["event"] == "decision"]
+    assert events and all(e["tool"] in TOOLS and isinstance(e["arguments"], dict) for e in events)
+    report = json.loads((root / "report.json").read_text())
+    calls = [a["decision"]["call"] for a in report["attempts"] if a.get("decision")]
+    assert [(c["tool"], c["args"]) for c in calls] == [(e["tool"], e["arguments"]) for e in events]
+
+
+def _registry_times_are_the_attempts_own(root: Path, attempts) -> None:
+    rows = RunRegistry().attempts(root.name)
+    assert [r["number"] for r in rows] == [a.number for a in attempts]
+    for row, attempt in zip(rows, attempts, strict=True):
+        assert row["started_at"] == attempt.started_at and row["ended_at"] == attempt.ended_at
+        assert row["started_at"] < row["ended_at"]
+    for earlier, later in itertools.pairwise(rows):
+        assert later["started_at"] >= earlier["ended_at"]  # attempt 2 starts after attempt 1 ended
 
 
 def test_nan_goal_is_rescued_and_the_second_run_starts_from_the_remembered_fix(
@@ -51,6 +73,8 @@ def test_nan_goal_is_rescued_and_the_second_run_starts_from_the_remembered_fix(
     assert hit.incident.fix.changes == rescue.decision.changes
     decisions = RunRegistry().decisions(Path(first.run_root).name)
     assert [d["action"] for d in decisions] == [rescue.decision.action]
+    _decisions_are_tool_calls(Path(first.run_root))
+    _registry_times_are_the_attempts_own(Path(first.run_root), first.attempts)
 
     second = run_goal(goal, tmp_path / "runs", echo=lines.append, poll_s=0.1)
     assert second.outcome == "success"

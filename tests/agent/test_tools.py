@@ -2,31 +2,50 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import pytest
-from pydantic import ValidationError
 
-from openlora.observability.exporter import TOOLS
+from openlora.observability.exporter import TOOLS as EXPORTER_TOOLS
+from openlora.tools import registry
 from openlora.tools.context import ToolContext, ToolError
 from openlora.tools.inspect_dataset import inspect_dataset
-from openlora.tools.registry import build_tools
+from openlora.tools.registry import TOOLS, ToolCallError
+from openlora.trainer.config import TrainConfig
 
 
-def test_registry_lists_every_tool_with_bounded_schemas(tmp_path):
-    tools = build_tools(ToolContext(tmp_path, {}), memory=None)
+def _non_null(schema: dict) -> dict:
+    return next((o for o in schema.get("anyOf", []) if o.get("type") != "null"), schema)
+
+
+def test_registry_lists_every_tool_with_schemas_from_signatures_and_trainer_bounds(tmp_path):
     # The exporter's bounded tool vocabulary is exactly the registry: no real call ends up as 'other'.
-    assert set(tools) == set(TOOLS)
-    schema = tools["patch_hyperparams"].args_schema.model_json_schema()
-    assert schema["additionalProperties"] is False
-    with pytest.raises(ValidationError):
-        tools["patch_hyperparams"].invoke({"attempt": 1, "patch_id": "x", "learning_rate": 100})
-    with pytest.raises(ValidationError):
-        tools["inspect_dataset"].invoke({"dataset_id": "../../etc/passwd"})
-    with pytest.raises(ValidationError):
-        tools["export_model"].invoke({"attempt": 1, "formats": ["onnx"]})
+    assert set(TOOLS) == set(EXPORTER_TOOLS)
+    for name, tool in TOOLS.items():
+        assert tool.description == inspect.getdoc(tool.func), name  # the docstring is the description
+        shown = set(tool.tool_call_schema.model_json_schema().get("properties", {}))
+        assert "ctx" not in shown and not shown & {"attempt", "from_attempt", "patch_id", "use_checkpoint"}
+    relaunch = registry.chooser_schema("relaunch_from_checkpoint")["properties"]
+    for setting in ("learning_rate", "max_grad_norm", "batch_size", "max_seq_len", "max_steps"):
+        bound = _non_null(TrainConfig.model_json_schema()["properties"][setting])
+        shown = _non_null(relaunch[setting])
+        limits = {k: v for k, v in bound.items() if "imum" in k}
+        assert limits and {k: shown[k] for k in limits} == limits, setting  # the trainer's own bounds
+    ctx = ToolContext(tmp_path, {})
+    with pytest.raises(ToolCallError, match="less than or equal to 100"):
+        registry.invoke("patch_hyperparams", ctx, {"learning_rate": 1000}, {"attempt": 1, "patch_id": "x"})
+    with pytest.raises(ToolCallError, match="dataset_id"):
+        registry.invoke("inspect_dataset", ctx, {"dataset_id": "../../etc/passwd"})
+    with pytest.raises(ToolCallError, match="formats"):
+        registry.invoke("export_model", ctx, {"formats": ["onnx"]}, {"attempt": 1})
+    with pytest.raises(ToolCallError, match="unknown tool"):
+        registry.invoke("rm_rf", ctx, {})
+    with pytest.raises(ToolCallError, match="unknown argument"):
+        registry.invoke("stop_run", ctx, {"signal": 9}, {"attempt": 1})
     with pytest.raises(ToolError):
-        tools["read_telemetry"].invoke({"attempt": 7})  # not an attempt of this run
+        registry.invoke("read_telemetry", ctx, {}, {"attempt": 7})  # not an attempt of this run
+    assert not list(tmp_path.iterdir())  # nothing was written by a refused call
 
 
 def test_inspect_dataset_gives_problems_and_suggestions(tmp_path):
