@@ -15,7 +15,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -24,6 +24,10 @@ from openlora.evaluation.hallucination import unsupported_facts
 from openlora.evaluation.text_metrics import exact_match, rouge_l, token_f1
 from openlora.trainer.data import ExampleTokenizer, split_validation
 from openlora.trainer.data_files import ColumnMap, Record, read_records
+
+if TYPE_CHECKING:
+    from openlora.trainer.config import TrainConfig
+    from openlora.trainer.rundir import RunDir
 
 
 @dataclass
@@ -181,12 +185,12 @@ def evaluate_run(
     max_new_tokens: int = 48,
     checks: FormatChecks | None = None,
 ) -> dict[str, Any]:
-    """Score the run's adapter (and the base) on its held-out pairs; writes eval/report.{json,md}."""
-    from peft import PeftModel
+    """Score the run's adapter (and the base) on its held-out pairs; writes eval/report.{json,md}.
 
-    from openlora.trainer.export.exporter import trained_adapter
+    Library output of the model work (progress bars, warnings) goes to the run's ``trainer.log``.
+    """
     from openlora.trainer.main import load_spec
-    from openlora.trainer.models import load_base_model, load_tokenizer, resolve_source
+    from openlora.trainer.quiet import quiet_libraries
     from openlora.trainer.rundir import RunDir, read_json, write_json_atomic
 
     began = time.perf_counter()
@@ -195,21 +199,10 @@ def evaluate_run(
     records = held_out_pairs(read_json(run_dir.spec), limit)
     if not records:
         raise ValueError(f"{root}: the held-out set has no prompt/response pairs to evaluate")
-    checks = checks or FormatChecks()
-    source = resolve_source(config)
-    tokenizer = load_tokenizer(source)
-    base = load_base_model(source, config, use_cuda=False, compute_dtype=torch.float32)
-    model = PeftModel.from_pretrained(base, str(trained_adapter(run_dir))).eval()
-    prompts = [r.prompt for r in records]
-    results: dict[str, Scores] = {}
-    adapter_out = generate(model, tokenizer, prompts, max_new_tokens)
-    with model.disable_adapter():
-        base_out = generate(model, tokenizer, prompts, max_new_tokens) if against_base else []
-        fluency_adapter = perplexities(model, tokenizer, prompts, adapter_out)
-        fluency_base = perplexities(model, tokenizer, prompts, base_out) if against_base else []
-    results["adapter"] = score(records, adapter_out, fluency_adapter, checks)
-    if against_base:
-        results["base"] = score(records, base_out, fluency_base, checks)
+    with quiet_libraries(run_dir.trainer_log, "evaluate"):
+        results = _score_models(
+            run_dir, config, records, against_base, max_new_tokens, checks or FormatChecks()
+        )
     report = {
         "run": str(root),
         "samples": len(records),
@@ -231,6 +224,37 @@ def evaluate_run(
     write_json_atomic(folder / "report.json", report)
     (folder / "report.md").write_text(render_markdown(report), encoding="utf-8")
     return report
+
+
+def _score_models(
+    run_dir: RunDir,
+    config: TrainConfig,
+    records: list[Record],
+    against_base: bool,
+    max_new_tokens: int,
+    checks: FormatChecks,
+) -> dict[str, Scores]:
+    """Load base + adapter, generate with and without the adapter, and score both columns."""
+    from peft import PeftModel
+
+    from openlora.trainer.export.exporter import trained_adapter
+    from openlora.trainer.models import load_base_model, load_tokenizer, resolve_source
+
+    source = resolve_source(config)
+    tokenizer = load_tokenizer(source)
+    base = load_base_model(source, config, use_cuda=False, compute_dtype=torch.float32)
+    model = PeftModel.from_pretrained(base, str(trained_adapter(run_dir))).eval()
+    prompts = [r.prompt for r in records]
+    results: dict[str, Scores] = {}
+    adapter_out = generate(model, tokenizer, prompts, max_new_tokens)
+    with model.disable_adapter():
+        base_out = generate(model, tokenizer, prompts, max_new_tokens) if against_base else []
+        fluency_adapter = perplexities(model, tokenizer, prompts, adapter_out)
+        fluency_base = perplexities(model, tokenizer, prompts, base_out) if against_base else []
+    results["adapter"] = score(records, adapter_out, fluency_adapter, checks)
+    if against_base:
+        results["base"] = score(records, base_out, fluency_base, checks)
+    return results
 
 
 def summary_table(summary: dict[str, dict[str, float]]) -> list[str]:

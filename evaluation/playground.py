@@ -1,8 +1,9 @@
 """The playground's engine: one prompt answered by a run's adapter and by its base model, side by side.
 
 Loads the base model and the trained adapter once (CPU, fp32), then answers each prompt twice with
-greedy decoding and the run's chat template: with the adapter, and with the adapter disabled. It is
-used by the TUI's playground screen and holds no UI code.
+greedy decoding and the run's chat template: with the adapter, and with the adapter disabled. Library
+output (bars, warnings) goes to the run's ``trainer.log``. It is used by the TUI's playground screen
+and holds no UI code.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Playground:
         from openlora.trainer.export.exporter import ExportError, trained_adapter
         from openlora.trainer.main import load_spec
         from openlora.trainer.models import load_base_model, load_tokenizer, resolve_source
+        from openlora.trainer.quiet import quiet_libraries
         from openlora.trainer.rundir import RunDir
 
         run_dir = RunDir(attempt_dir)
@@ -43,16 +45,20 @@ class Playground:
             raise PlaygroundError(str(exc)) from None
         config = load_spec(run_dir)
         source = resolve_source(config)
-        self.tokenizer = load_tokenizer(source)
-        base = load_base_model(source, config, use_cuda=False, compute_dtype=torch.float32)
-        self.model: Any = PeftModel.from_pretrained(base, str(adapter)).eval()
+        self.log = run_dir.trainer_log
+        with quiet_libraries(self.log, "playground"):
+            self.tokenizer = load_tokenizer(source)
+            base = load_base_model(source, config, use_cuda=False, compute_dtype=torch.float32)
+            self.model: Any = PeftModel.from_pretrained(base, str(adapter)).eval()
         self.max_new_tokens = max_new_tokens
         self.attempt_dir = attempt_dir
 
     def reply(self, prompt: str) -> Replies:
         from openlora.evaluation.engine import generate
+        from openlora.trainer.quiet import quiet_libraries
 
-        adapter = generate(self.model, self.tokenizer, [prompt], self.max_new_tokens)[0]
-        with self.model.disable_adapter():
-            base = generate(self.model, self.tokenizer, [prompt], self.max_new_tokens)[0]
+        with quiet_libraries(self.log, "playground"):
+            adapter = generate(self.model, self.tokenizer, [prompt], self.max_new_tokens)[0]
+            with self.model.disable_adapter():
+                base = generate(self.model, self.tokenizer, [prompt], self.max_new_tokens)[0]
         return Replies(adapter, base)

@@ -24,6 +24,7 @@ from openlora.trainer.export.hf_formats import write_adapter, write_merged, writ
 from openlora.trainer.export.modelfile import render_modelfile
 from openlora.trainer.export.publish import publish
 from openlora.trainer.models import ModelSource, load_base_model, load_tokenizer, resolve_source
+from openlora.trainer.quiet import quiet_libraries
 from openlora.trainer.rundir import RunDir
 
 FORMATS: tuple[str, ...] = get_args(ExportFormat)
@@ -109,18 +110,27 @@ def export_run(
     precisions: Iterable[Precision] = GGUF_PRECISIONS,
     session: ExportSession | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Build and publish each format; returns manifest entries. Raises ExportError on the first failure."""
+    """Build and publish each format; returns manifest entries. Raises ExportError on the first failure.
+
+    Library output of the model work (progress bars, warnings) goes to the run's ``trainer.log``.
+    """
     wanted = list(dict.fromkeys(formats))
     unknown = [f for f in wanted if f not in FORMATS]
     if unknown:
         raise ExportError(f"unknown export format(s) {unknown}; choose from {', '.join(FORMATS)}")
-    session = session or open_session(root)
+    with quiet_libraries(RunDir(root).trainer_log, "export"):
+        return _build_formats(session or open_session(root), wanted, tuple(precisions))
+
+
+def _build_formats(
+    session: ExportSession, wanted: list[str], precisions: tuple[Precision, ...]
+) -> dict[str, dict[str, Any]]:
     builders = {
         "adapter": lambda d: write_adapter(session.model, session.tokenizer, d),
         "pt": lambda d: write_pt(session.model, d),
         "merged": lambda d: _merged(session, d),
         "gguf-adapter": lambda d: _gguf_adapter(session, d),
-        "gguf": lambda d: _gguf_merged(session, d, tuple(precisions)),
+        "gguf": lambda d: _gguf_merged(session, d, precisions),
     }
     entries = {}
     for name in wanted:

@@ -9,7 +9,6 @@ is caught. A check below its thresholds raises :class:`GGUFCheckError` with the 
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from openlora.trainer.quiet import quiet_stderr  # advisor.client imports it from here too
 
 CHECK_PROMPTS = (
     "The quick brown fox jumps over the lazy dog.",
@@ -65,19 +66,6 @@ def reference_logits(model: Any, prompt_ids: list[list[int]]) -> list[np.ndarray
         logits = model(input_ids=torch.tensor([ids], device=device), use_cache=False).logits[0]
         out.append(logits.float().cpu().numpy())
     return out
-
-
-@contextlib.contextmanager
-def quiet_stderr() -> Any:
-    """llama.cpp prints its load log on fd 2 even with verbose=False; keep test and CLI output clean."""
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def open_llama(
