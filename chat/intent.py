@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from openlora.prompts import quote_data
+from openlora.prompts import quote_data, render
 
 Kind = Literal["tune", "question", "adjust", "help"]
 KINDS: tuple[str, ...] = ("tune", "question", "adjust", "help")
@@ -39,14 +39,6 @@ SCHEMA: dict[str, Any] = {
     "required": ["kind", "dataset", "task", "setting", "direction", "run"],
     "additionalProperties": False,
 }
-
-SYSTEM = (
-    "You turn a user's request to a LoRA fine-tuning tool into JSON. kind is 'tune' (train a model on "
-    "a data file), 'question' (about a past run), 'adjust' (change a setting of the draft) or 'help'. "
-    "dataset is the data file path exactly as written, else ''. task is what the model should learn. "
-    "setting and direction name a change such as a smaller learning rate. run is the run named in a "
-    "question, else ''."
-)
 
 EXAMPLES: list[tuple[str, dict[str, str]]] = [
     (
@@ -110,8 +102,9 @@ class Intent:
 
 
 def intent_messages(request: str) -> list[dict[str, str]]:
-    """The chat sent to the advisor: instructions, three worked examples, the quoted request."""
-    messages = [{"role": "system", "content": SYSTEM}]
+    """The chat sent to the advisor: instructions (prompts/intent.txt), three worked examples, the request."""
+    system = render("intent").removesuffix("\n")  # the template file's final newline is not part of it
+    messages = [{"role": "system", "content": system}]
     for text, answer in EXAMPLES:
         messages.append({"role": "user", "content": quote_data(text)})
         messages.append({"role": "assistant", "content": json.dumps(answer)})
