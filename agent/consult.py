@@ -20,20 +20,11 @@ from openlora.agent.decision import allowed_calls, describe_candidates, validate
 from openlora.agent.detectors import losses
 from openlora.agent.goal import Goal
 from openlora.agent.records import Decision, Finding
-from openlora.memory.signature import Symptom, describe_curve
+from openlora.memory.signature import KEY_SETTINGS, Symptom, describe_curve
 from openlora.prompts import render
 from openlora.tools import registry
 
 SYSTEM = "You are the training supervisor. Reply with one tool call."
-PROMPT_SETTINGS = (
-    "learning_rate",
-    "batch_size",
-    "grad_accum",
-    "max_seq_len",
-    "warmup_steps",
-    "max_grad_norm",
-    "max_steps",
-)
 MEMORY_FIXES_SHOWN = 4
 
 
@@ -79,7 +70,7 @@ def _prompt(
         model_family=situation.model_family,
         attempt=situation.attempt,
         max_attempts=situation.goal.budget.max_attempts,
-        settings={k: situation.config.get(k) for k in PROMPT_SETTINGS},
+        settings={k: situation.config.get(k) for k in KEY_SETTINGS},
         finding=finding.summary(),
         curve=describe_curve(losses(events)) or "no steps",
         candidates=describe_candidates(finding),

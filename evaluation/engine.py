@@ -191,7 +191,7 @@ def evaluate_run(
     """
     from openlora.trainer.main import load_spec
     from openlora.trainer.quiet import quiet_libraries
-    from openlora.trainer.rundir import RunDir, read_json, write_json_atomic
+    from openlora.trainer.rundir import RunDir, read_json, write_json_atomic, write_text_atomic
 
     began = time.perf_counter()
     run_dir = RunDir(root)
@@ -220,9 +220,9 @@ def evaluate_run(
             for i, r in enumerate(records)
         ],
     }
-    folder = root / "eval"
+    folder = run_dir.evaluation
     write_json_atomic(folder / "report.json", report)
-    (folder / "report.md").write_text(render_markdown(report), encoding="utf-8")
+    write_text_atomic(folder / "report.md", render_markdown(report))
     return report
 
 

@@ -33,7 +33,10 @@ def _load() -> Any:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
 
-            _model = SentenceTransformer(model_path(), device="cpu", local_files_only=True)
+            from openlora.trainer.quiet import quiet_libraries
+
+            with quiet_libraries(step="embedder"):  # no "Loading weights" bar between timeline lines
+                _model = SentenceTransformer(model_path(), device="cpu", local_files_only=True)
     return _model
 
 

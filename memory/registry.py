@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from openlora.memory.store import MemoryStore
+from openlora.trainer.result import RunResult
 from openlora.trainer.rundir import RunDir, read_events, read_json, sha256_file
 
 
@@ -123,18 +124,17 @@ class RunRegistry:
         """Record a trainer run directory as a run with one attempt; returns the run id."""
         run_dir = RunDir(root)
         spec = read_json(run_dir.spec)
-        result = (
-            read_json(run_dir.result) if run_dir.result.exists() else {"status": "running", "message": ""}
-        )
+        result = RunResult.read(run_dir.result) if run_dir.result.exists() else None
+        status = result.status.value if result else "running"
+        final_metrics = result.final_metrics if result else {}
         events = read_events(run_dir.metrics)
         start = next((e for e in events if e.get("event") == "run_start"), {})
         run_id = root.resolve().name
-        manifest = run_dir.exports / "manifest.json"
-        exports = sorted(read_json(manifest).get("formats", {})) if manifest.exists() else []
+        exports = sorted(read_json(run_dir.manifest).get("formats", {})) if run_dir.manifest.exists() else []
         self.upsert_run(
             run_id,
             spec.get("name", run_id),
-            result["status"],
+            status,
             goal=goal,
             base_model=start.get("base_model") or spec.get("base_model"),
             model_family=start.get("model_type"),
@@ -142,7 +142,7 @@ class RunRegistry:
             dataset_fingerprint=fingerprint(spec["dataset"]) if spec.get("dataset") else None,
             dataset_stats=start.get("dataset") or {},
             config=spec,
-            final_metrics=result.get("final_metrics") or {},
+            final_metrics=final_metrics,
             exports=exports,
         )
         self.record_attempt(
@@ -150,11 +150,11 @@ class RunRegistry:
             1,
             str(root.resolve()),
             spec,
-            result["status"],
-            result.get("message", ""),
+            status,
+            result.message if result else "",
             events[0]["time"] if events else time.time(),
-            result.get("ended_at"),
-            result.get("final_metrics") or {},
+            result.ended_at if result else None,
+            final_metrics,
         )
         return run_id
 

@@ -9,21 +9,12 @@ hidden from the advisor.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from langchain_core.tools import InjectedToolArg
 from pydantic import Field
 
-from openlora.trainer.config import TrainConfig
-
-
-def setting(name: str) -> Any:
-    """``Optional[<type>]`` annotated with the trainer config's constraints and description of ``name``."""
-    info = TrainConfig.model_fields[name]
-    kind = info.annotation
-    optional = kind | None  # type: ignore[operator]
-    return Annotated[optional, *info.metadata, Field(description=info.description)]
-
+from openlora.trainer.config import optional_setting as setting
 
 LearningRate = setting("learning_rate")
 WarmupSteps = setting("warmup_steps")

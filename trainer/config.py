@@ -220,3 +220,12 @@ def load_config(path: Path) -> TrainConfig:
         raise ConfigError(str(exc)) from None
     config = parse_config(data, str(path))
     return config.resolve_paths(path.parent)
+
+
+def optional_setting(name: str) -> Any:
+    """``Optional[<type>]`` carrying TrainConfig's constraints and description of ``name``, for models
+    that change one setting (a live patch, a tool argument) within exactly the config's own bounds."""
+    from typing import Annotated
+
+    info = TrainConfig.model_fields[name]
+    return Annotated[info.annotation | None, *info.metadata, Field(description=info.description)]

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from openlora.trainer.config import format_validation_error
+from openlora.trainer.config import format_validation_error, optional_setting
 from openlora.trainer.rundir import read_json, write_json_atomic
 
 
@@ -25,10 +25,11 @@ class ControlPatch(BaseModel):
     patch_id: str = Field(
         ..., min_length=1, max_length=128, description="Unique id; each id is applied once."
     )
-    learning_rate: float | None = Field(None, gt=0.0, le=100.0, description="New peak learning rate.")
-    max_grad_norm: float | None = Field(None, ge=0.0, le=1e6, description="New clipping norm; 0 disables.")
-    eval_every: int | None = Field(None, ge=1, le=1_000_000, description="New evaluation interval in steps.")
-    save_every: int | None = Field(None, ge=1, le=1_000_000, description="New checkpoint interval in steps.")
+    # The same bounds as the training config (one source of truth).
+    learning_rate: optional_setting("learning_rate") = None  # type: ignore[valid-type]
+    max_grad_norm: optional_setting("max_grad_norm") = None  # type: ignore[valid-type]
+    eval_every: optional_setting("eval_every") = None  # type: ignore[valid-type]
+    save_every: optional_setting("save_every") = None  # type: ignore[valid-type]
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude={"patch_id"}, exclude_none=True)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+MANIFEST_FILE = "manifest.json"
+
 
 @dataclass(frozen=True)
 class RunDir:
@@ -55,7 +57,13 @@ class RunDir:
 
     @property
     def manifest(self) -> Path:
-        return self.exports / "manifest.json"
+        """What ``exports/`` holds: every format's files with sizes, hashes and check figures."""
+        return self.exports / MANIFEST_FILE
+
+    @property
+    def evaluation(self) -> Path:
+        """``openlora-agent eval``'s reports (``report.json``, ``report.md``)."""
+        return self.root / "eval"
 
     @property
     def trainer_log(self) -> Path:

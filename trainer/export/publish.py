@@ -16,9 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from openlora.trainer.rundir import MANIFEST_FILE as MANIFEST
 from openlora.trainer.rundir import fsync_dir, read_json, sha256_file, write_json_atomic
-
-MANIFEST = "manifest.json"
 
 
 def _recover(exports: Path, name: str) -> None:
