@@ -1,9 +1,10 @@
 """Decision latency of the advisor with the embedded model (SmolLM2-135M-Instruct Q4_1, llama.cpp).
 
-Builds realistic decision prompts (the real ``decide`` prompt, the real JSON schema) for several
-diagnoses and times the whole constrained decision: prompt evaluation, grammar-constrained
-generation and Python validation. Prints median, p95 and max over N decisions, after one warm-up
-that loads the model. Target: median ≤ 1.5 s on this CPU.
+Builds realistic decision prompts (the real ``decide`` prompt, the allowed tool calls bound to the
+advisor's chat model, as the supervisor's ``consult`` does) for several diagnoses and times the whole
+constrained decision: prompt evaluation, grammar-constrained generation and Python validation.
+Prints median, p95 and max over N decisions, after one warm-up that loads the model.
+Target: median ≤ 1.5 s on this CPU.
 
 Usage: python bench/advisor_latency.py [--decisions 30]
 """
@@ -15,41 +16,77 @@ import json
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
-from openlora.llm.advisor import Advisor
-from openlora.agent.decision import decision_schema, validate_choice
-from openlora.agent.detectors import detect
-from openlora.memory.signature import describe_curve
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from openlora.advisor.client import Advisor, AdvisorChatModel
+from openlora.agent.consult import SYSTEM
+from openlora.agent.decision import allowed_calls, describe_candidates, validate_choice
+from openlora.agent.detectors import detect, losses
+from openlora.agent.goal import Success
+from openlora.agent.records import Decision, Finding
+from openlora.memory.signature import KEY_SETTINGS, describe_curve
 from openlora.prompts import quote_data, render
 from openlora.trainer.config import TrainConfig
+from openlora.trainer.result import RunResult, RunStatus
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CONFIG = TrainConfig.model_validate(
     {"dataset": "x.jsonl", "learning_rate": 3e-3, "batch_size": 8, "max_steps": 100}
 ).model_dump()
-SUCCESS = {"val_loss_below": 1.0, "train_loss_below": None}
+SUCCESS = Success(val_loss_below=1.0)
+PRIOR_LR = 1e-3
 
 
-def scenarios() -> list[tuple[dict, list[dict]]]:
+def scenarios() -> list[tuple[RunResult, list[dict]]]:
     def steps(values):
         return [{"event": "step", "step": i + 1, "loss": v} for i, v in enumerate(values)]
 
     return [
         (
-            {"status": "nan", "step": 41, "evidence": {"loss": "nan", "lr": 3e-3}},
+            RunResult(RunStatus.NAN, "loss became NaN", 41, {"loss": "nan", "lr": 3e-3}),
             steps([2.3 - 0.02 * i for i in range(40)] + [None]),
         ),
-        ({"status": "oom", "step": 0, "evidence": {"error": "CUDA out of memory"}}, []),
+        (RunResult(RunStatus.OOM, "out of memory", 0, {"error": "CUDA out of memory"}), []),
         (
-            {"status": "diverged", "step": 30, "evidence": {"loss": 9.0, "running_min": 1.2}},
+            RunResult(RunStatus.DIVERGED, "loss diverged", 30, {"loss": 9.0, "running_min": 1.2}),
             steps([2, 1.5, 1.2] + [9] * 8),
         ),
-        ({"status": "completed", "final_metrics": {"train_loss": 2.0, "val_loss": 2.1}}, steps([2.0] * 60)),
         (
-            {"status": "completed", "final_metrics": {"train_loss": 1.4, "val_loss": 1.5}},
+            RunResult(RunStatus.COMPLETED, "ok", 60, final_metrics={"train_loss": 2.0, "val_loss": 2.1}),
+            steps([2.0] * 60),
+        ),
+        (
+            RunResult(RunStatus.COMPLETED, "ok", 50, final_metrics={"train_loss": 1.4, "val_loss": 1.5}),
             steps([3.0 - 0.03 * i for i in range(50)]),
         ),
     ]
+
+
+def prompt(finding: Finding, events: list[dict[str, Any]], sample: str) -> str:
+    """The supervisor's ``decide`` prompt for ``finding`` (no memory, one quoted sample)."""
+    return render(
+        "decide",
+        task="Summarise syslog events",
+        model_family="llama",
+        attempt=1,
+        max_attempts=4,
+        settings={k: CONFIG.get(k) for k in KEY_SETTINGS},
+        finding=finding.summary(),
+        curve=describe_curve(losses(events)) or "no steps",
+        candidates=describe_candidates(finding),
+        memory="- nothing similar remembered",
+        samples=sample,
+    )
+
+
+def decide(advisor: Advisor, finding: Finding, text: str) -> Decision:
+    """One constrained decision, as ``agent.consult`` makes it: the allowed calls bound, then validated."""
+    model = AdvisorChatModel(advisor=advisor).bind(tools=allowed_calls(finding))
+    message = model.invoke([SystemMessage(SYSTEM), HumanMessage(text)])
+    raw: Any = message.tool_calls[0] if message.tool_calls else str(message.content)
+    return validate_choice(raw, finding, CONFIG, PRIOR_LR)
 
 
 def main() -> None:
@@ -64,30 +101,10 @@ def main() -> None:
     latencies, valid = [], 0
     for i in range(args.decisions + 1):
         result, events = cases[i % len(cases)]
-        finding = detect(result, events, CONFIG, SUCCESS, prior_lr=1e-3)
-        losses = [e["loss"] for e in events]
-        prompt = render(
-            "decide",
-            task="Summarise syslog events",
-            model_family="llama",
-            attempt=1,
-            max_attempts=4,
-            settings={k: CONFIG[k] for k in ("learning_rate", "batch_size", "grad_accum", "max_seq_len")},
-            finding=finding.summary(),
-            curve=describe_curve(losses) or "no steps",
-            candidates="\n".join(f"- {c.action}: {c.changes} ({c.why})" for c in finding.candidates),
-            memory="- nothing similar remembered",
-            samples=sample,
-        )
+        finding = detect(result, events, CONFIG, SUCCESS, prior_lr=PRIOR_LR)
+        text = prompt(finding, events, sample)
         began = time.perf_counter()
-        raw = advisor.complete_json(
-            [
-                {"role": "system", "content": "You are the training supervisor."},
-                {"role": "user", "content": prompt},
-            ],
-            decision_schema(finding),
-        )
-        decision = validate_choice(raw, finding, CONFIG, 1e-3)
+        decision = decide(advisor, finding, text)
         elapsed = time.perf_counter() - began
         if i == 0:
             continue  # warm-up: model load

@@ -73,6 +73,51 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def fill(memory: IncidentMemory, rng: random.Random, incidents: int, batch: int = 500) -> float:
+    """Add synthetic incidents (with their outcomes) up to ``incidents``; returns the seconds it took."""
+    began = time.perf_counter()
+    for start in range(memory.count(), incidents, batch):
+        items = [synthetic(rng) for _ in range(min(batch, incidents - start))]
+        added = memory.add_many([item for item, _ in items])
+        with memory.store.writer():
+            memory.store.db.executemany(
+                "UPDATE incidents SET outcome = ? WHERE id = ?",
+                [(outcome.value, inc.id) for inc, (_, outcome) in zip(added, items, strict=True)],
+            )
+        print(f"\rfilled {start + len(items)}/{incidents}", end="", flush=True)
+    print()
+    return time.perf_counter() - began
+
+
+def make_queries(rng: random.Random, count: int) -> list[tuple[str, str | None, str | None]]:
+    """Query text with, for a third each, a model-family or a diagnosis filter."""
+    queries = []
+    for i in range(count):
+        symptom, _ = synthetic(rng)
+        family = rng.choice(FAMILIES) if i % 3 == 1 else None
+        diagnosis = rng.choice(list(Diagnosis)).value if i % 3 == 2 else None
+        text = symptom.symptom if i % 2 else "loss went nan at step 40 after raising the lr"
+        queries.append((text, family, diagnosis))
+    return queries
+
+
+def time_queries(
+    memory: IncidentMemory, queries: list[tuple[str, str | None, str | None]]
+) -> tuple[list[float], list[float]]:
+    """Milliseconds of each search and each fix ranking, after one warm-up search."""
+    memory.search("warm up", k=5)  # model load and index open are not retrieval latency
+    search_ms, rank_ms = [], []
+    for query, family, diagnosis in queries:
+        t0 = time.perf_counter()
+        memory.search(query, k=5, model_family=family, diagnosis=diagnosis)
+        t1 = time.perf_counter()
+        memory.rank_fixes(query, k=20, model_family=family, diagnosis=diagnosis)
+        t2 = time.perf_counter()
+        search_ms.append((t1 - t0) * 1000)
+        rank_ms.append((t2 - t1) * 1000)
+    return search_ms, rank_ms
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--incidents", type=int, default=10_000)
@@ -81,43 +126,10 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(0)
     with tempfile.TemporaryDirectory() as tmp:
-        home = args.home or Path(tmp)
-        memory = IncidentMemory(MemoryStore(home))
-        began = time.perf_counter()
-        batch = 500
-        for start in range(memory.count(), args.incidents, batch):
-            items = [synthetic(rng) for _ in range(min(batch, args.incidents - start))]
-            added = memory.add_many([item for item, _ in items])
-            with memory.store.writer():
-                memory.store.db.executemany(
-                    "UPDATE incidents SET outcome = ? WHERE id = ?",
-                    [(outcome.value, inc.id) for inc, (_, outcome) in zip(added, items, strict=True)],
-                )
-            print(f"\rfilled {start + len(items)}/{args.incidents}", end="", flush=True)
-        fill_s = time.perf_counter() - began
-        print()
-        queries = []
-        for i in range(args.queries):
-            symptom, _ = synthetic(rng)
-            family = rng.choice(FAMILIES) if i % 3 == 1 else None
-            diagnosis = rng.choice(list(Diagnosis)).value if i % 3 == 2 else None
-            queries.append(
-                (
-                    symptom.symptom if i % 2 else "loss went nan at step 40 after raising the lr",
-                    family,
-                    diagnosis,
-                )
-            )
-        memory.search("warm up", k=5)  # model load and index open are not retrieval latency
-        search_ms, rank_ms = [], []
-        for query, family, diagnosis in queries:
-            t0 = time.perf_counter()
-            memory.search(query, k=5, model_family=family, diagnosis=diagnosis)
-            t1 = time.perf_counter()
-            memory.rank_fixes(query, k=20, model_family=family, diagnosis=diagnosis)
-            t2 = time.perf_counter()
-            search_ms.append((t1 - t0) * 1000)
-            rank_ms.append((t2 - t1) * 1000)
+        memory = IncidentMemory(MemoryStore(args.home or Path(tmp)))
+        fill_s = fill(memory, rng, args.incidents)
+        queries = make_queries(rng, args.queries)
+        search_ms, rank_ms = time_queries(memory, queries)
         summary = {
             "incidents": memory.count(),
             "indexed": memory.index.count(),

@@ -117,21 +117,8 @@ def run_openlora(settings: dict[str, Any], workdir: Path, warmup: int) -> dict[s
     }
 
 
-def run_baseline(settings: dict[str, Any], workdir: Path, warmup: int) -> dict[str, Any]:
-    import datasets
-    from transformers import DataCollatorForSeq2Seq, Trainer, TrainerCallback, TrainingArguments
-
-    config = parse_config(settings, "bench")
-    source = resolve_source(config)
-    tokenizer = load_tokenizer(source)
-    # The very examples OpenLoRA trains on: same template, same loss mask, same too-long filter.
-    examples, _ = tokenize_file(Path(config.dataset), tokenizer, config.max_seq_len, ColumnMap())
-    train = datasets.Dataset.from_list(
-        [
-            {"input_ids": e.input_ids, "labels": e.labels, "attention_mask": [1] * len(e.input_ids)}
-            for e in examples
-        ]
-    )
+def _lora_model(config: Any, source: Any) -> Any:
+    """The base model on the CPU in float32 with the run's LoRA adapters, as Trainer can train it."""
     torch.manual_seed(config.seed)
     base_model = load_base_model(source, config, use_cuda=False, compute_dtype=torch.float32)
     if source.gguf_file:
@@ -139,25 +126,14 @@ def run_baseline(settings: dict[str, Any], workdir: Path, warmup: int) -> dict[s
         # makes Trainer refuse to train; the weights are ordinary tensors, so drop the tag.
         base_model.hf_quantizer = None
         base_model.is_quantized = False
-    model = apply_lora(base_model, config)
-    padder = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX)
-    counts: list[tuple[int, int]] = []
+    return apply_lora(base_model, config)
 
-    def collate(features: list[dict[str, Any]]) -> dict[str, Any]:
-        batch = padder(features)
-        counts.append((int(batch["attention_mask"].sum()), int(batch["attention_mask"].numel())))
-        return batch
 
-    times: list[float] = []
+def _training_arguments(config: Any, workdir: Path) -> Any:
+    """Trainer's settings for the same schedule, batch and clipping as the OpenLoRA run."""
+    from transformers import TrainingArguments
 
-    class StepTimer(TrainerCallback):
-        def on_step_begin(self, args, state, control, **kwargs):
-            self.began = time.perf_counter()
-
-        def on_step_end(self, args, state, control, **kwargs):
-            times.append(time.perf_counter() - self.began)
-
-    args = TrainingArguments(
+    return TrainingArguments(
         output_dir=str(workdir / "baseline"),
         per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum,
@@ -177,6 +153,42 @@ def run_baseline(settings: dict[str, Any], workdir: Path, warmup: int) -> dict[s
         remove_unused_columns=False,
         disable_tqdm=True,
     )
+
+
+def run_baseline(settings: dict[str, Any], workdir: Path, warmup: int) -> dict[str, Any]:
+    import datasets
+    from transformers import DataCollatorForSeq2Seq, Trainer, TrainerCallback
+
+    config = parse_config(settings, "bench")
+    source = resolve_source(config)
+    tokenizer = load_tokenizer(source)
+    # The very examples OpenLoRA trains on: same template, same loss mask, same too-long filter.
+    examples, _ = tokenize_file(Path(config.dataset), tokenizer, config.max_seq_len, ColumnMap())
+    train = datasets.Dataset.from_list(
+        [
+            {"input_ids": e.input_ids, "labels": e.labels, "attention_mask": [1] * len(e.input_ids)}
+            for e in examples
+        ]
+    )
+    model = _lora_model(config, source)
+    padder = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX)
+    counts: list[tuple[int, int]] = []
+
+    def collate(features: list[dict[str, Any]]) -> dict[str, Any]:
+        batch = padder(features)
+        counts.append((int(batch["attention_mask"].sum()), int(batch["attention_mask"].numel())))
+        return batch
+
+    times: list[float] = []
+
+    class StepTimer(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            self.began = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            times.append(time.perf_counter() - self.began)
+
+    args = _training_arguments(config, workdir)
     trainer = Trainer(
         model=model, args=args, train_dataset=train, data_collator=collate, callbacks=[StepTimer()]
     )
@@ -195,6 +207,43 @@ def run_baseline(settings: dict[str, Any], workdir: Path, warmup: int) -> dict[s
         "wall_s": wall,
         "model": model,
     }
+
+
+def _settings(args: argparse.Namespace, base: str, data: Path) -> dict[str, Any]:
+    """The training config both trainers run."""
+    return {
+        "name": "bench",
+        "base_model": base,
+        "dataset": str(data),
+        "val_fraction": 0.0,
+        "max_seq_len": args.max_seq_len,
+        "batch_size": args.batch_size,
+        "max_steps": args.steps,
+        "learning_rate": 2e-4,
+        "warmup_steps": 1,
+        "lr_scheduler": "cosine",
+        "lora_r": 8,
+        "lora_alpha": 16,
+        "save_every": 10**6,
+        "eval_every": 10**6,
+        "seed": 0,
+    }
+
+
+def _print(summary: dict[str, Any], peak: float) -> None:
+    ours, base_result = summary["openlora"], summary["transformers_trainer"]
+    threads, fpt = summary["torch_threads"], summary["flops_per_token"]
+    print(
+        f"model={summary['model']} threads={threads} matmul peak={peak:.1f} GFLOP/s  "
+        f"flops/token={fpt / 1e6:.1f} M"
+    )
+    print(f"{'trainer':<24}{'tokens/s':>12}{'tokens/step':>14}{'padding':>10}{'MFU':>9}")
+    for name, result in (("openlora (packed)", ours), ("transformers Trainer", base_result)):
+        print(
+            f"{name:<24}{result['tokens_per_s']:>12.1f}{result['tokens_per_step']:>14.0f}"
+            f"{result['padding_fraction']:>10.1%}{result['mfu']:>9.1%}"
+        )
+    print(f"ratio openlora / Trainer: {summary['ratio']:.2f}x")
 
 
 def main() -> None:
@@ -216,23 +265,7 @@ def main() -> None:
         else:
             base = EMBEDDED_BASE
         data = make_dataset(workdir / "data.jsonl", rows=160, seed=0)
-        settings = {
-            "name": "bench",
-            "base_model": base,
-            "dataset": str(data),
-            "val_fraction": 0.0,
-            "max_seq_len": args.max_seq_len,
-            "batch_size": args.batch_size,
-            "max_steps": args.steps,
-            "learning_rate": 2e-4,
-            "warmup_steps": 1,
-            "lr_scheduler": "cosine",
-            "lora_r": 8,
-            "lora_alpha": 16,
-            "save_every": 10**6,
-            "eval_every": 10**6,
-            "seed": 0,
-        }
+        settings = _settings(args, base, data)
         threads = torch.get_num_threads()
         peak = matmul_peak_gflops()
         ours = run_openlora(settings, workdir, args.warmup)
@@ -255,16 +288,7 @@ def main() -> None:
         "transformers_trainer": base_result,
         "ratio": ratio,
     }
-    print(
-        f"model={args.model} threads={threads} matmul peak={peak:.1f} GFLOP/s  flops/token={fpt / 1e6:.1f} M"
-    )
-    print(f"{'trainer':<24}{'tokens/s':>12}{'tokens/step':>14}{'padding':>10}{'MFU':>9}")
-    for name, result in (("openlora (packed)", ours), ("transformers Trainer", base_result)):
-        print(
-            f"{name:<24}{result['tokens_per_s']:>12.1f}{result['tokens_per_step']:>14.0f}"
-            f"{result['padding_fraction']:>10.1%}{result['mfu']:>9.1%}"
-        )
-    print(f"ratio openlora / Trainer: {ratio:.2f}x")
+    _print(summary, peak)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"trainer_throughput_{args.model}.json"
     out.write_text(json.dumps(summary, indent=2), encoding="utf-8")

@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
+from openlora.agent.records import ToolCall
 from openlora.memory.registry import RunRegistry, RunSummary
 
 
@@ -48,6 +51,16 @@ def _metrics(values: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v:.4g}" for k, v in sorted(values.items()) if isinstance(v, int | float))
 
 
+def _decided(decision: dict[str, Any]) -> str:
+    """A recorded decision: its action and the tool call it made (older rows hold only the changes)."""
+    arguments = decision["arguments"]
+    try:
+        call = ToolCall.model_validate(arguments)
+    except ValidationError:
+        return f"{decision['diagnosis']} → {decision['action']} {arguments}"
+    return f"{decision['diagnosis']} → {decision['action']} as {call.text()}"
+
+
 def answer_question(registry: RunRegistry, memory: Any, run_ref: str) -> Answer:
     """Facts about one run, or about the newest run when ``run_ref`` is empty."""
     if not run_ref:
@@ -72,8 +85,7 @@ def answer_question(registry: RunRegistry, memory: Any, run_ref: str) -> Answer:
             line += f" ({_metrics(attempt['final_metrics'])})"
         answer.facts.append(line)
         for d in (d for d in decisions if d["attempt"] == attempt["number"]):
-            what = f"{d['diagnosis']} → {d['action']} {d['arguments']}"
-            answer.facts.append(f'  decided ({d["source"]}): {what} — "{d["reason"]}"')
+            answer.facts.append(f'  decided ({d["source"]}): {_decided(d)} — "{d["reason"]}"')
     if memory is not None:
         for incident in memory.for_run(run.id):
             fix = f"{incident.fix.action} {incident.fix.changes}" if incident.fix else "no fix"

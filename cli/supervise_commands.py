@@ -45,10 +45,11 @@ def run(
         )
     except (GoalError, RunError) as exc:
         fail(str(exc))
-    root = Path(final["run_root"])
-    typer.echo(f"outcome: {final.get('outcome')} after {len(final.get('attempts', []))} attempt(s)")
-    typer.echo(f"report: {root / 'report.md'}")
-    if final.get("outcome") != "success":
+    from openlora.trainer.rundir import GoalDir
+
+    typer.echo(f"outcome: {final.outcome} after {len(final.attempts)} attempt(s)")
+    typer.echo(f"report: {GoalDir(Path(final.run_root)).report_md}")
+    if final.outcome != "success":
         raise typer.Exit(1)
 
 

@@ -3,7 +3,9 @@
 
 Labels are bounded by construction: ``run`` is a run folder name (at most MAX_RUNS runs, the most
 recently changed), ``tool``/``diagnosis``/``status``/``outcome`` are mapped onto fixed vocabularies
-(anything else becomes ``other``); no dataset text or advisor prose ever becomes a label. Counters
+(anything else becomes ``other``): the tool registry's names, the memory's diagnoses, the trainer's
+run statuses with the supervisor's goal statuses. No dataset text, tool argument or advisor output
+ever becomes a label (a decision's ``arguments`` and ``source`` are not read). Counters
 are recomputed from the append-only files, so they survive exporter restarts. It binds 127.0.0.1
 unless told otherwise.
 """
@@ -23,48 +25,18 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from openlora.trainer.rundir import latest_attempt
+from openlora.agent.records import GoalStatus
+from openlora.memory.records import Diagnosis
+from openlora.tools.registry import TOOL_NAMES
+from openlora.trainer.result import RunStatus
+from openlora.trainer.rundir import ATTEMPT_PREFIX, GoalDir, RunDir, latest_attempt
 
 MAX_RUNS = 50
-TOOLS = (
-    "launch_run",
-    "read_telemetry",
-    "patch_hyperparams",
-    "relaunch_from_checkpoint",
-    "stop_run",
-    "inspect_dataset",
-    "recall_incidents",
-    "export_model",
-    "synthesize_data",
-    "score_outputs",
-)
-DIAGNOSES = (
-    "nan",
-    "diverged",
-    "loss_spike",
-    "plateau",
-    "overfit",
-    "oom",
-    "throughput_collapse",
-    "data_error",
-    "underfit",
-    "error",
-    "hallucination",
-    "format_failure",
-    "healthy",
-)
-STATUSES = (
-    "running",
-    "completed",
-    "nan",
-    "diverged",
-    "oom",
-    "data_error",
-    "killed",
-    "error",
-    "success",
-    "failed",
-    "export_failed",
+# The label vocabularies are the registry's and the enums' own, so a new tool or status is a new label.
+TOOLS: tuple[str, ...] = TOOL_NAMES
+DIAGNOSES: tuple[str, ...] = tuple(d.value for d in Diagnosis)
+STATUSES: tuple[str, ...] = tuple(
+    dict.fromkeys([*(s.value for s in RunStatus), *(s.value for s in GoalStatus)])
 )
 OUTCOMES = ("ok", "error")
 LATENCY_BUCKETS = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0)
@@ -121,9 +93,9 @@ class RunsCollector(Collector):
             for p in self.runs_root.iterdir()
             if p.is_dir()
             and (
-                (p / "metrics.jsonl").exists()
-                or (p / "agent_events.jsonl").exists()
-                or any(p.glob("attempt-*"))
+                RunDir(p).metrics.exists()
+                or GoalDir(p).agent_events.exists()
+                or any(p.glob(f"{ATTEMPT_PREFIX}*"))
             )
         ]
         return sorted(folders, key=lambda p: p.stat().st_mtime, reverse=True)[:MAX_RUNS]
@@ -143,7 +115,7 @@ class RunsCollector(Collector):
             attempt_dir = latest_attempt(run) or run
             last: dict[str, Any] = {}
             last_val = None
-            for event in _lines(attempt_dir / "metrics.jsonl"):
+            for event in _lines(RunDir(attempt_dir).metrics):
                 if event.get("event") == "step":
                     last = event
                 elif event.get("event") == "eval" and isinstance(event.get("val_loss"), (int, float)):
@@ -161,7 +133,7 @@ class RunsCollector(Collector):
 
     @staticmethod
     def _agent(run: Path, label: str, families: dict[str, Any]) -> None:
-        events = list(_lines(run / "agent_events.jsonl"))
+        events = list(_lines(GoalDir(run).agent_events))
         if not events:
             return
         actions, diagnoses, relaunches = families["actions"], families["diagnoses"], families["relaunches"]
@@ -239,7 +211,7 @@ def _agent_families() -> dict[str, Any]:
 
 def _trainer_cpu(attempt_dir: Path) -> float | None:
     try:
-        info = json.loads((attempt_dir / "trainer.pid").read_text())
+        info = json.loads(RunDir(attempt_dir).trainer_pid.read_text())
         proc = psutil.Process(info["pid"])
         if abs(proc.create_time() - info["create_time"]) > 1:
             return None

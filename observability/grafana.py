@@ -1,8 +1,9 @@
 """Posting the agent's decisions to Grafana's annotations API, when a Grafana URL and token are set.
 
 Configured by ``OPENLORA_GRAFANA_URL`` and ``OPENLORA_GRAFANA_TOKEN``. Each decision becomes one
-annotation tagged ``openlora``, the run id and the action, with the advisor's one-line explanation
-as its text. A Grafana that is down never stops the supervisor: the error is returned, not raised.
+annotation tagged ``openlora``, the run id and the action, with the diagnosis, the tool call and the
+rule's reason as its text. A Grafana that is down never stops the supervisor: the error is returned,
+not raised.
 """
 
 from __future__ import annotations

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from openlora.agent.state import GoalRun
 
 
 @dataclass
@@ -41,6 +44,9 @@ class TimelineLine(Message):
 
 @dataclass
 class RunFinished(Message):
+    """A goal run ended: its outcome and final record, or ``outcome`` "error" and why it stopped."""
+
     root: Path
     outcome: str
-    final: dict[str, Any]
+    final: GoalRun | None = None
+    error: str = ""

@@ -42,7 +42,7 @@ class Services:
     def advisor(self) -> Any:
         with self._lock:
             if self._advisor is None:
-                from openlora.llm.advisor import Advisor
+                from openlora.advisor.client import Advisor
 
                 self._advisor = Advisor(self.settings.advisor_model, max_tokens=120)
             return self._advisor

@@ -23,7 +23,7 @@ from bench.brokenlora.strategies import STRATEGIES
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 
-def main(argv: list[str] | None = None) -> dict:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.brokenlora", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny tier, one seed")
     parser.add_argument("--smoke", action="store_true", help="two cases, one seed (CI)")
@@ -40,17 +40,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--workdir", type=Path, default=None, help="keep run folders here (default: temporary)"
     )
-    args = parser.parse_args(argv)
-    strategies = [s for s in args.strategies.split(",") if s]
-    unknown = sorted(set(strategies) - set(STRATEGIES))
-    if unknown:
-        parser.error(f"unknown strategies {unknown}; known: {', '.join(STRATEGIES)}")
+    return parser
+
+
+def _rows(args: argparse.Namespace, seeds: list[int], strategies: list[str]) -> list[dict]:
+    """Every strategy on every case and seed, in ``--workdir`` or a temporary folder."""
     names = [c for c in args.cases.split(",") if c] or None
-    seeds = [0] if (args.quick or args.smoke) else list(range(args.seeds))
     if args.smoke:
         names = names or ["nan_lr", "healthy_kv"]
     controls = args.controls if args.controls is not None else 3 if (args.quick or args.smoke) else 7
-    began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="brokenlora-") as temp:
         root = args.workdir or Path(temp)
         root.mkdir(parents=True, exist_ok=True)
@@ -60,9 +58,21 @@ def main(argv: list[str] | None = None) -> dict:
             base = str(build_tiny_model(root / "tiny-llama", "llama"))
         else:
             base = "embedded:smollm2"
-        rows = run_grid(
+        return run_grid(
             args.tier, base, seeds, strategies, root, names, args.max_attempts, args.workers, controls
         )
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    strategies = [s for s in args.strategies.split(",") if s]
+    unknown = sorted(set(strategies) - set(STRATEGIES))
+    if unknown:
+        parser.error(f"unknown strategies {unknown}; known: {', '.join(STRATEGIES)}")
+    seeds = [0] if (args.quick or args.smoke) else list(range(args.seeds))
+    began = time.monotonic()
+    rows = _rows(args, seeds, strategies)
     minutes = (time.monotonic() - began) / 60
     summary = summarize(rows, strategies)
     meta = {

@@ -172,11 +172,7 @@ class SilentAdvisor:
         return ""
 
 
-def _supervised(env: Env, memory: bool, advisor: Any = None) -> Outcome:
-    from openlora.agent.decision import check_changes
-    from openlora.agent.runner import run_goal
-    from openlora.trainer.rundir import read_events
-
+def _goal_file(env: Env, memory: bool) -> Path:
     goal = {
         "name": env.case.name.replace("_", "-"),
         "task": f"bench case {env.case.name}",
@@ -191,35 +187,48 @@ def _supervised(env: Env, memory: bool, advisor: Any = None) -> Outcome:
     env.workdir.mkdir(parents=True, exist_ok=True)
     goal_path = env.workdir / "goal.yaml"
     goal_path.write_text(yaml.safe_dump(goal), encoding="utf-8")
+    return goal_path
+
+
+def _decision_measures(record: Any, prior_lr: float | None) -> dict[str, Any]:
+    """What the benchmark counts about one attempt's decision (``record`` is an AttemptRecord)."""
+    from openlora.agent.decision import check_changes
+
+    decision = record.decision
+    out_of_bounds = False
+    if not decision.stops:
+        try:
+            check_changes(record.config, decision.changes, prior_lr)
+        except ValueError:
+            out_of_bounds = True
+    new_lr = decision.changes.get("learning_rate")
+    return {
+        "source": decision.source.value,
+        "schema_valid": decision.schema_valid,
+        "out_of_bounds": out_of_bounds,
+        "action": decision.action.value,
+        "raised_lr": new_lr is not None and new_lr > record.config["learning_rate"],
+    }
+
+
+def _supervised(env: Env, memory: bool, advisor: Any = None) -> Outcome:
+    from openlora.agent.runner import run_goal
+    from openlora.trainer.rundir import RunDir, read_events
+
+    goal_path = _goal_file(env, memory)
     final = run_goal(goal_path, env.workdir / "runs", echo=lambda _: None, poll_s=0.1, advisor=advisor)
-    attempts = final.get("attempts", [])
+    attempts, reached = final.attempts, final.outcome == "success"
     failed = 0.0
-    decisions, raised = [], False
+    decisions = []
     for record in attempts:
-        seconds = training_seconds(read_events(Path(record["run_dir"]) / "metrics.jsonl"))
-        if record is not attempts[-1] or final.get("outcome") != "success":
+        seconds = training_seconds(read_events(RunDir(Path(record.run_dir)).metrics))
+        if record is not attempts[-1] or not reached:
             failed += seconds
-        decision = record.get("decision")
-        if decision:
-            out_of_bounds = False
-            if decision.get("action") != "stop":
-                try:
-                    check_changes(record["config"], decision.get("changes") or {}, final["prior_lr"])
-                except ValueError:
-                    out_of_bounds = True
-            new_lr = (decision.get("changes") or {}).get("learning_rate")
-            raised = raised or (new_lr is not None and new_lr > record["config"]["learning_rate"])
-            decisions.append(
-                {
-                    "source": decision.get("source"),
-                    "schema_valid": decision.get("schema_valid", True),
-                    "out_of_bounds": out_of_bounds,
-                    "action": decision.get("action"),
-                }
-            )
-    patches = sum(len(a.get("patches") or []) for a in attempts)
-    reached = final.get("outcome") == "success"
-    last_val = (attempts[-1].get("final_metrics") or {}).get("val_loss") if attempts else None
+        if record.decision:
+            decisions.append(_decision_measures(record, final.prior_lr))
+    raised = any([d.pop("raised_lr") for d in decisions])  # a list: every decision loses the key
+    patches = sum(len(a.patches) for a in attempts)
+    last_val = attempts[-1].final_metrics.get("val_loss") if attempts else None
     return Outcome(
         reached,
         len(attempts),

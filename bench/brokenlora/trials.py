@@ -49,7 +49,7 @@ def train_once(config: dict[str, Any], run_dir: Path, timeout_s: float = 600) ->
     run_dir.mkdir(parents=True, exist_ok=True)
     folder = RunDir(run_dir)
     write_json_atomic(folder.spec, spec.model_dump())
-    with (run_dir / "trainer.log").open("w") as log:
+    with folder.trainer_log.open("w") as log:
         subprocess.run(
             [sys.executable, "-m", "openlora.trainer", str(run_dir)],
             stdout=log,
@@ -58,7 +58,7 @@ def train_once(config: dict[str, Any], run_dir: Path, timeout_s: float = 600) ->
             check=False,
         )
     if not folder.result.is_file():
-        return Trial("error", None, None, time.perf_counter() - began, "no result.json")
+        return Trial("error", None, None, time.perf_counter() - began, f"no {folder.result.name}")
     result = read_json(folder.result)
     events = read_events(folder.metrics)
     seconds = training_seconds(events)

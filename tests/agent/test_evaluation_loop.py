@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from openlora.agent.detectors import quality_finding
+from openlora.agent.goal import EvaluationSettings
+from openlora.agent.quality import quality_finding
 from openlora.agent.runner import run_goal
 from openlora.synthesis.filtering import filter_unsupported
+from openlora.trainer.rundir import GoalDir
 from tests.agent.conftest import write_goal
 
 SIEM = Path(__file__).resolve().parents[2] / "examples" / "siem" / "pairs.jsonl"
-SETTINGS = {"max_hallucination_increase": 0.1, "min_format_pass_rate": 0.9, "json": False, "labels": []}
+SETTINGS = EvaluationSettings.model_validate(
+    {"max_hallucination_increase": 0.1, "min_format_pass_rate": 0.9, "json": False, "labels": []}
+)
 
 
 def test_siem_goal_trains_evaluates_and_reports_both_columns(home, tiny_llama, tmp_path):
@@ -31,12 +35,13 @@ def test_siem_goal_trains_evaluates_and_reports_both_columns(home, tiny_llama, t
         evaluation={"samples": 6, "max_hallucination_increase": 1.0},
     )
     final = run_goal(goal, tmp_path / "runs", echo=lambda _: None, poll_s=0.1)
-    assert final["outcome"] == "success"
-    summary = final["evaluation"]["summary"]
-    assert set(summary) == {"adapter", "base"} and final["evaluation"]["samples"] == 6
-    report = (Path(final["run_root"]) / "report.md").read_text()
+    assert final.outcome == "success"
+    evaluation = final.attempts[-1].evaluation
+    assert set(evaluation["summary"]) == {"adapter", "base"} and evaluation["samples"] == 6
+    folder = GoalDir(Path(final.run_root))
+    report = folder.report_md.read_text()
     assert "| metric | adapter | base |" in report and "| hallucination_rate |" in report
-    saved = json.loads((Path(final["run_root"]) / "report.json").read_text())
+    saved = json.loads(folder.report_json.read_text())
     assert saved["attempts"][-1]["evaluation"]["summary"]["base"]["samples"] == 6
 
 
@@ -45,18 +50,22 @@ def test_rising_hallucination_is_a_data_problem_with_a_data_action(tmp_path):
         "adapter": {"hallucination_rate": 0.5, "format_pass_rate": 1.0},
         "base": {"hallucination_rate": 0.1, "format_pass_rate": 1.0},
     }
-    finding = quality_finding(summary, SETTINGS, "train.jsonl")
+    finding = quality_finding(summary, SETTINGS)
     assert finding.diagnosis == "hallucination" and [c.action for c in finding.candidates] == ["filter_data"]
+    assert [c.tool for c in finding.candidates] == ["relaunch_on_filtered_data"]
     assert (
         quality_finding(
-            {"adapter": {"hallucination_rate": 0.15}, "base": {"hallucination_rate": 0.1}}, SETTINGS, "x"
+            {"adapter": {"hallucination_rate": 0.15}, "base": {"hallucination_rate": 0.1}}, SETTINGS
         )
         is None
     )
-    labels = SETTINGS | {"labels": ["low", "high"]}
-    assert quality_finding({"adapter": {"format_pass_rate": 0.5}, "base": {}}, labels, "x").diagnosis == (
+    labels = SETTINGS.model_copy(update={"labels": ["low", "high"]})
+    assert quality_finding({"adapter": {"format_pass_rate": 0.5}, "base": {}}, labels).diagnosis == (
         "format_failure"
     )
+    assert quality_finding({"adapter": {"format_pass_rate": 0.5}, "base": {}}, SETTINGS) is None  # no format
+    as_json = EvaluationSettings.model_validate({"json": True})
+    assert as_json.json_output and quality_finding({"adapter": {"format_pass_rate": 0.5}}, as_json)
 
     data = tmp_path / "train.jsonl"
     rows = [

@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from openlora.llm import advisor as advisor_module
+from openlora.advisor import client as advisor_module
 from openlora.agent.decision import check_changes
 from openlora.agent.runner import run_goal
 from tests.agent.conftest import write_goal
@@ -50,15 +50,15 @@ def test_planted_instructions_stay_data(home, tiny_llama, tmp_path, monkeypatch)
         data_lines = [line for line in prompt.splitlines() if "Ignore previous" in line]
         assert data_lines and all(line.startswith('DATA "') for line in data_lines)
     # every decision stayed inside the caps and gave a valid config
-    for attempt in final["attempts"]:
-        decision = attempt.get("decision")
+    for attempt in final.attempts:
+        decision = attempt.decision
         if decision:
-            check_changes(attempt["config"], decision["changes"], final["prior_lr"])
-            assert decision["changes"].get("learning_rate", 0) <= 1.0
-    assert all(a["config"]["learning_rate"] <= 30 for a in final["attempts"])
+            check_changes(attempt.config, decision.changes, final.prior_lr)
+            assert decision.changes.get("learning_rate", 0) <= 1.0
+    assert all(a.config["learning_rate"] <= 30 for a in final.attempts)
     # nothing was written outside the run folder and OPENLORA_HOME
     assert _tree(tmp_path, {runs, home}) == before
     assert {p: p.stat().st_mtime for p in Path("/etc").glob("*") if p.is_file()} == etc_before
     written = [p for p in runs.rglob("*") if p.is_file() and p.stat().st_mtime >= started]
-    assert written and all(p.is_relative_to(Path(final["run_root"])) for p in written)
-    assert not any("etc" in Path(p).parts[:2] for p in os.listdir(final["run_root"]))
+    assert written and all(p.is_relative_to(Path(final.run_root)) for p in written)
+    assert not any("etc" in Path(p).parts[:2] for p in os.listdir(final.run_root))

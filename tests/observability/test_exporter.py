@@ -12,8 +12,13 @@ from typing import ClassVar
 
 import pytest
 
+from openlora.agent.records import GoalStatus
+from openlora.memory.records import Diagnosis
 from openlora.observability.exporter import DIAGNOSES, MAX_RUNS, STATUSES, TOOLS, serve
 from openlora.observability.grafana import post_annotation
+from openlora.tools.registry import TOOL_NAMES
+from openlora.trainer.result import RunStatus
+from openlora.trainer.rundir import GoalDir
 
 ODD = [
     '"}\\n{x="1',
@@ -38,8 +43,9 @@ def _scrape(port: int) -> str:
 
 
 def _hostile_run(root: Path, name: str) -> None:
-    run = root / name
-    (run / "attempt-1").mkdir(parents=True)
+    run = GoalDir(root / name)
+    attempt = run.attempt(1)
+    attempt.root.mkdir(parents=True)
     steps = [
         {
             "event": "step",
@@ -54,7 +60,7 @@ def _hostile_run(root: Path, name: str) -> None:
         }
         for i in range(1, 30)
     ]
-    (run / "attempt-1" / "metrics.jsonl").write_text("".join(json.dumps(s) + "\n" for s in steps))
+    attempt.metrics.write_text("".join(json.dumps(s) + "\n" for s in steps))
     events = []
     for i in range(300):
         odd = ODD[i % len(ODD)] + str(i)
@@ -62,9 +68,25 @@ def _hostile_run(root: Path, name: str) -> None:
             {"event": "action", "tool": odd, "outcome": odd},
             {"event": "diagnosis", "diagnosis": odd},
             {"event": "state", "status": odd},
-            {"event": "decision", "latency_s": 1.0, "reason": odd},
+            {
+                "event": "decision",
+                "latency_s": 1.0,
+                "diagnosis": odd,
+                "action": odd,
+                "tool": odd,
+                "arguments": {odd: odd},
+                "source": odd,
+                "schema_valid": odd,
+            },
         ]
-    (run / "agent_events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events) + "not json\n")
+    run.agent_events.write_text("".join(json.dumps(e) + "\n" for e in events) + "not json\n")
+
+
+def test_the_label_vocabularies_are_the_registry_and_the_enums():
+    assert TOOLS == TOOL_NAMES and "relaunch_on_filtered_data" in TOOLS
+    assert set(DIAGNOSES) == {d.value for d in Diagnosis}
+    assert set(STATUSES) == {s.value for s in RunStatus} | {s.value for s in GoalStatus}
+    assert len(STATUSES) == len(set(STATUSES))
 
 
 def test_hostile_strings_never_become_series_and_the_endpoint_is_loopback_only(tmp_path):
@@ -126,12 +148,10 @@ def test_decisions_are_posted_as_grafana_annotations(home, tiny_llama, kv_datase
         )
     finally:
         server.shutdown()
-    decision = final["attempts"][0]["decision"]
+    decision = final.attempts[0].decision
     (request,) = _Capture.received
     assert request["path"] == "/api/annotations" and request["auth"] == "Bearer test-token"
-    assert request["body"]["tags"] == ["openlora", Path(final["run_root"]).name, decision["action"]]
-    assert (
-        decision["action"] in request["body"]["text"]
-        and decision["reason"].split()[0] in request["body"]["text"]
-    )
+    assert request["body"]["tags"] == ["openlora", Path(final.run_root).name, decision.action]
+    text = request["body"]["text"]
+    assert decision.action in text and decision.call.text() in text and decision.reason.split()[0] in text
     assert post_annotation("http://127.0.0.1:9", "t", "r", "a", "x", timeout=1) is not None  # down: reported

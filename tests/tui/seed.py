@@ -40,9 +40,8 @@ def seed() -> tuple[RunRegistry, IncidentMemory]:
             )
         if attempts[0][0] != "completed":
             diagnosis = attempts[0][0]
-            registry.record_decision(
-                run_id, 1, "lower_lr", {"learning_rate": 3.0}, "the loss blew up", "advisor", diagnosis
-            )
+            call = {"tool": "relaunch_from_checkpoint", "args": {"fix": "lower_lr", "learning_rate": 3.0}}
+            registry.record_decision(run_id, 1, "lower_lr", call, "the loss blew up", "advisor", diagnosis)
             memory.add(
                 NewIncident(
                     Symptom(

@@ -6,6 +6,7 @@ import pytest
 import yaml
 from textual.widgets import RichLog, Select
 
+from openlora.trainer.rundir import GoalDir
 from openlora.tui.screens.approval import ApprovalScreen
 from openlora.tui.widgets.chat_log import ChatLog
 from openlora.tui.widgets.draft_editor import DraftEditor
@@ -92,15 +93,15 @@ async def test_a_proposed_fix_waits_for_approval_and_a_veto_stops_the_run(
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen), what="the approval dialog")
         question = app.screen.question
         assert question["diagnosis"] == "nan" and question["action"]
-        root = app.active_run
+        root = GoalDir(app.active_run)
         await pilot.pause(1.0)
-        assert not (root / "attempt-2").exists()  # nothing relaunches while the proposal waits
+        assert not root.attempt(2).root.exists()  # nothing relaunches while the proposal waits
         assert app.finished_runs == []
 
         await pilot.click("#veto")
         await wait_for(pilot, lambda: app.finished_runs, what="the end of the run")
         finished = app.finished_runs[-1]
-        assert finished.outcome == "failed" and len(finished.final["attempts"]) == 1
-        assert finished.final["decision"]["source"] == "person"
-        assert not (root / "attempt-2").exists()
+        assert finished.outcome == "failed" and len(finished.final.attempts) == 1
+        assert finished.final.attempts[-1].decision.source == "person"
+        assert not root.attempt(2).root.exists()
         assert any("[approval] veto" in line for line in app.screen.query_one(LiveRun).timeline)

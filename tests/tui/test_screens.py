@@ -62,6 +62,7 @@ async def test_a_question_about_a_run_is_answered_from_recorded_facts(home, tmp_
         assert "Run rescue-20260102-090000 (rescue) failed after 1 attempt(s)." in said
         assert 'attempt 1: diverged — "loss rose 8x over 12 steps"' in said
         assert '"the loss blew up"' in said and "incident diverged-inc" in said
+        assert "diverged → lower_lr as relaunch_from_checkpoint(fix=lower_lr, learning_rate=3)" in said
 
 
 async def test_dataset_rows_with_markup_and_escapes_show_literally(home, tmp_path):

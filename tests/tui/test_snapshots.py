@@ -21,6 +21,7 @@ QUESTION = {
     "attempt": 1,
     "diagnosis": "nan",
     "action": "add_warmup",
+    "tool": "relaunch_from_checkpoint",
     "changes": {"learning_rate": 0.001, "warmup_steps": 5},
     "reason": "the loss became NaN at step 6: a smaller lr with warm-up",
     "source": "advisor",

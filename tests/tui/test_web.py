@@ -97,77 +97,94 @@ def _check_not_blank(path: Path) -> None:
     assert spread > 10, f"{path}: pixel standard deviation {spread:.1f}: the page looks blank"
 
 
+class _Stream:
+    """The app's terminal output as the browser receives it over the websocket."""
+
+    def __init__(self, log: Path) -> None:
+        self.frames: list[bytes] = []
+        self.log = log
+
+    def on_websocket(self, ws) -> None:
+        ws.on("framereceived", lambda f: self.frames.append(f if isinstance(f, bytes) else f.encode()))
+
+    def text(self) -> str:
+        return _CSI.sub(b"", b"".join(self.frames)).decode("utf-8", "replace")
+
+    def wait_for(self, needle: str, page, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while needle not in self.text():
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{needle!r} never reached the browser; stream tail:\n{self.text()[-2000:]}\n"
+                    f"server log:\n{self.log.read_text(errors='replace')[-4000:]}"
+                )
+            page.wait_for_timeout(200)  # lets playwright dispatch the websocket events
+
+
+def _start_server(tmp_path: Path, port: int, log: Path) -> subprocess.Popen:
+    """``openlora-agent tui --web`` on ``port``, in its own process group."""
+    env = {**os.environ, "OPENLORA_HOME": str(tmp_path / "home")}
+    agent = Path(sys.executable).with_name("openlora-agent")  # the venv's console script
+    if not agent.exists():
+        agent = Path(shutil.which("openlora-agent") or agent)
+    command = [str(agent), "tui", "--web", "--port", str(port), "--runs", str(tmp_path / "runs")]
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def _type_in_browser(url: str, log: Path, folder: Path) -> tuple[Path, Path]:
+    """Open the page in Chromium, type the message; screenshots before and after."""
+    from playwright.sync_api import sync_playwright
+
+    stream = _Stream(log)
+    before, after = folder / "before.png", folder / "after.png"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.route("**/*", _local_only)
+            page.on("websocket", stream.on_websocket)
+            page.goto(url)
+            # textual.js marks the body once the app's first bytes arrive over the websocket.
+            page.wait_for_selector("body.-first-byte", timeout=60_000)
+            stream.wait_for("OpenLoRA…", page)  # the chat input's placeholder: the screen is mounted
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(before))
+
+            page.focus(".xterm-helper-textarea")  # xterm's keyboard sink; no click reaches the app
+            page.keyboard.type(MESSAGE)
+            page.keyboard.press("Enter")
+            stream.wait_for(f"you: {MESSAGE}", page, timeout=30)  # the chat log echoes the message
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(after))
+            if target := os.environ.get("OPENLORA_WEB_SCREENSHOT"):
+                shutil.copyfile(after, target)
+        finally:
+            browser.close()
+    return before, after
+
+
 def test_web_tui_in_chromium(tmp_path):
     if not CHROMIUM.exists():
         _missing(f"{CHROMIUM} is not installed")
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         _missing("playwright is not installed (pip install -e .[dev])")
     from PIL import Image, ImageChops
 
     port = _free_port()
     log = tmp_path / "server.log"
-    env = {**os.environ, "OPENLORA_HOME": str(tmp_path / "home")}
-    agent = Path(sys.executable).with_name("openlora-agent")  # the venv's console script
-    if not agent.exists():
-        agent = Path(shutil.which("openlora-agent") or agent)
-    command = [str(agent), "tui", "--web", "--port", str(port), "--runs", str(tmp_path / "runs")]
     url = f"http://127.0.0.1:{port}/"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    server = _start_server(tmp_path, port, log)
     try:
         _wait_http(url, server, log)
         assert _listening_addresses(server.pid, port) == {"127.0.0.1"}
-
-        frames: list[bytes] = []
-
-        def screen_text() -> str:
-            return _CSI.sub(b"", b"".join(frames)).decode("utf-8", "replace")
-
-        def on_websocket(ws) -> None:
-            ws.on("framereceived", lambda f: frames.append(f if isinstance(f, bytes) else f.encode()))
-
-        def wait_screen(needle: str, page, timeout: float = 60.0) -> None:
-            deadline = time.monotonic() + timeout
-            while needle not in screen_text():
-                if time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"{needle!r} never reached the browser; stream tail:\n{screen_text()[-2000:]}\n"
-                        f"server log:\n{log.read_text(errors='replace')[-4000:]}"
-                    )
-                page.wait_for_timeout(200)  # lets playwright dispatch the websocket events
-
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True
-            )
-            try:
-                page = browser.new_page(viewport={"width": 1280, "height": 800})
-                page.route("**/*", _local_only)
-                page.on("websocket", on_websocket)
-                page.goto(url)
-                # textual.js marks the body once the app's first bytes arrive over the websocket.
-                page.wait_for_selector("body.-first-byte", timeout=60_000)
-                wait_screen("OpenLoRA…", page)  # the chat input's placeholder: the screen is mounted
-                page.wait_for_timeout(500)
-                before = tmp_path / "before.png"
-                page.screenshot(path=str(before))
-
-                page.focus(".xterm-helper-textarea")  # xterm's keyboard sink; no click reaches the app
-                page.keyboard.type(MESSAGE)
-                page.keyboard.press("Enter")
-                wait_screen(f"you: {MESSAGE}", page, timeout=30)  # the chat log echoes the message
-                page.wait_for_timeout(1000)
-                after = tmp_path / "after.png"
-                page.screenshot(path=str(after))
-                if target := os.environ.get("OPENLORA_WEB_SCREENSHOT"):
-                    shutil.copyfile(after, target)
-            finally:
-                browser.close()
-
+        before, after = _type_in_browser(url, log, tmp_path)
         _check_not_blank(before)
         _check_not_blank(after)
         shots = [Image.open(path).convert("RGB") for path in (before, after)]

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input
 from textual.worker import get_current_worker
 
+from openlora.trainer.rundir import GoalDir
 from openlora.tui.messages import ChatReply, DraftReady, RunFinished, RunStarted, TimelineLine
 from openlora.tui.screens.approval import ApprovalScreen
 from openlora.tui.widgets.chat_log import ChatLog
@@ -74,9 +75,9 @@ class ChatScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="chat")
     def understand(self, text: str, draft_text: str, draft_name: str) -> None:
+        from openlora.agent.goal import GoalError
         from openlora.chat.answers import answer_question
         from openlora.chat.drafts import adjust_draft, draft_goal
-        from openlora.agent.goal import GoalError
         from openlora.chat.intent import IntentError, parse_request
 
         services = self.app.services  # type: ignore[attr-defined]
@@ -135,8 +136,8 @@ class ChatScreen(Screen[None]):
             self.start_run(editor.text, editor.draft_name)
 
     def start_run(self, text: str, name: str) -> None:
-        from openlora.chat.drafts import save_draft
         from openlora.agent.goal import GoalError
+        from openlora.chat.drafts import save_draft
         from openlora.trainer.rundir import unique_run_dir
 
         editor = self.query_one(DraftEditor)
@@ -182,9 +183,9 @@ class ChatScreen(Screen[None]):
                 cancelled=lambda: worker.is_cancelled,
             )
         except Exception as exc:
-            self.post_message(RunFinished(root, "error", {"error": str(exc)}))
+            self.post_message(RunFinished(root, "error", error=str(exc)))
             return
-        self.post_message(RunFinished(root, str(final.get("outcome")), final))
+        self.post_message(RunFinished(root, str(final.outcome), final))
 
     def on_run_started(self, message: RunStarted) -> None:
         self.query_one(LiveRun).follow(message.root)
@@ -199,15 +200,14 @@ class ChatScreen(Screen[None]):
         live = self.query_one(LiveRun)
         live.poll()
         final = message.final
-        if message.outcome == "error":
-            self.query_one(ChatLog).say("error", f"The run stopped: {final.get('error')}")
+        if final is None:
+            self.query_one(ChatLog).say("error", f"The run stopped: {message.error}")
             return
-        attempts = final.get("attempts", [])
-        facts = [f"attempt {a['number']}: {a['status']} — {a['message']}" for a in attempts]
-        if not attempts:  # refused before training: say why (the data's own text never appears here)
-            blocking = (final.get("dataset") or {}).get("blocking") or []
-            facts += [f"not trained: {problem}" for problem in blocking]
-        facts.append(f"report: {message.root / 'report.md'}")
+        attempts = final.attempts
+        facts = [f"attempt {a.number}: {a.status.value} — {a.message}" for a in attempts]
+        if not attempts and final.dataset:  # refused before training: say why (never the data's own text)
+            facts += [f"not trained: {problem}" for problem in final.dataset.blocking]
+        facts.append(f"report: {GoalDir(message.root).report_md}")
         self.query_one(ChatLog).say(
             "openlora", f"The run ended: {message.outcome} after {len(attempts)} attempt(s).", facts
         )

@@ -73,8 +73,10 @@ def findings_text(report: dict[str, Any]) -> list[str]:
     lines = [f"{report['rows']} rows"]
     if report.get("kinds"):
         lines[0] += f" ({', '.join(f'{n} {k}' for k, n in report['kinds'].items())})"
-    if "mean_chars" in report:
-        lines.append(f"mean {report['mean_chars']} characters, longest {report['max_chars']}")
+    if report.get("rows"):  # a file that could not be read has no length figures
+        mean = float(report["mean_chars"])
+        shown = int(mean) if mean.is_integer() else mean
+        lines.append(f"mean {shown} characters, longest {report['max_chars']}")
     lines += [f"problem: {p}" for p in report["problems"]] or ["no problems found"]
     lines += [f"suggestion: {s}" for s in report["suggestions"]]
     return lines

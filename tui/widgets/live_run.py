@@ -15,7 +15,7 @@ from textual.containers import Vertical
 from textual.widgets import RichLog, Static
 from textual_plotext import PlotextPlot
 
-from openlora.trainer.rundir import latest_attempt
+from openlora.trainer.rundir import RunDir, latest_attempt
 from openlora.tui.safe_text import literal
 
 
@@ -61,7 +61,7 @@ class LiveRun(Vertical):
         if newest != self.attempt_dir:
             self.attempt_dir, self.read_pos = newest, 0
             self.steps, self.losses, self.val_steps, self.val_losses = [], [], [], []
-        metrics = newest / "metrics.jsonl"
+        metrics = RunDir(newest).metrics
         if not metrics.is_file():
             return False
         with metrics.open("rb") as handle:
