@@ -87,11 +87,8 @@ def _show_progress(ctx: Context, attempt: int, last: dict[str, Any], shown_at: i
     if step - shown_at < PROGRESS_EVERY_STEPS:
         return shown_at
     loss = last.get("loss")
-    ctx.recorder.echo(
-        f"[monitor] attempt {attempt} step {step} loss {loss:.4g}"
-        if isinstance(loss, float)
-        else f"[monitor] attempt {attempt} step {step} loss {loss}"
-    )
+    shown = f"{loss:.4g}" if isinstance(loss, float) else loss
+    ctx.recorder.echo(f"[monitor] attempt {attempt} step {step} loss {shown}")
     return step
 
 

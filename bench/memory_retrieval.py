@@ -35,7 +35,6 @@ FIXES = {
         Fix("smaller_batch", {"batch_size": 2, "grad_accum": 8}),
         Fix("shorter_sequences", {"max_seq_len": 512}),
     ],
-    "throughput_collapse": [Fix("gradient_checkpointing", {"gradient_checkpointing": True})],
     "data_error": [Fix("repair_data", {"drop_bad_rows": True})],
     "underfit": [Fix("more_steps", {"max_steps": 800})],
 }

@@ -21,7 +21,9 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def require_run_dir(run_dir: Path) -> None:
     """Exit 2 unless RUN_DIR holds a ``spec.json`` (what makes a folder a run directory)."""
-    if not (run_dir / "spec.json").is_file():
+    from openlora.trainer.rundir import RunDir
+
+    if not RunDir(run_dir).is_run():
         fail(f"{run_dir}: no spec.json; not a run directory")
 
 

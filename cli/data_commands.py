@@ -45,7 +45,7 @@ def synth(
     seed: Annotated[int, typer.Option(min=0, help="Sampling seed.")] = 0,
 ) -> None:
     """Generate new training pairs from a few examples, through the quality gate (report beside --out)."""
-    from openlora.llm.advisor import Advisor
+    from openlora.advisor.client import Advisor
     from openlora.synthesis.generate import read_pairs, synthesize
     from openlora.trainer.data_files import DataError
 

@@ -46,17 +46,30 @@ def metrics(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the /metrics endpoint.")] = 9464,
     host: Annotated[str, typer.Option(help="Address to bind (default loopback only).")] = "127.0.0.1",
 ) -> None:
-    """Serve Prometheus metrics for every run under --runs until interrupted."""
+    """Serve Prometheus metrics for every run under --runs until interrupted.
+
+    Any address but loopback needs a bearer token in OPENLORA_METRICS_TOKEN."""
     import threading
 
-    from openlora.observability.exporter import serve
-
-    server, _ = serve(runs_root, port, host)
+    server = start_metrics(runs_root, port, host)
     typer.echo(f"serving http://{host}:{port}/metrics for {runs_root} (Ctrl-C stops)", err=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         server.shutdown()
+
+
+def start_metrics(runs_root: Path, port: int, host: str) -> object:
+    """The Prometheus endpoint in a daemon thread (exit 2 with the reason when it cannot start)."""
+    import os
+
+    from openlora.observability.exporter import TOKEN_ENV, serve
+
+    try:
+        server, _ = serve(runs_root, port, host, os.environ.get(TOKEN_ENV) or None)
+    except (ValueError, OSError) as exc:
+        fail(f"metrics on {host}:{port}: {exc}")
+    return server
 
 
 def tui(
@@ -86,10 +99,20 @@ def tui(
 
 
 def _serve_tui_to_browser(runs_root: Path, host: str, port: int, base_model: str, approval: str) -> None:
-    """``tui --web``: textual-serve starts ``python -m openlora.tui`` with these options per browser tab."""
+    """``tui --web``: textual-serve starts ``python -m openlora.tui`` with these options per browser tab.
+
+    textual-serve has no authentication, so only loopback addresses are served."""
     import shlex
 
     from textual_serve.server import Server
+
+    from openlora.observability.exporter import is_loopback
+
+    if not is_loopback(host):
+        fail(
+            f"--host {host}: the browser TUI has no login, so it binds loopback only; reach it from another "
+            "machine through an SSH tunnel (ssh -L 8080:127.0.0.1:8080 …) or an authenticating proxy"
+        )
 
     command = shlex.join(
         [

@@ -28,10 +28,22 @@ def run(
     run_dir: Annotated[
         Path | None, typer.Option("--run-dir", help="Exact run folder (new, or to resume).")
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Also serve Prometheus metrics of --runs on this port."),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Address for --metrics-port (loopback; others need OPENLORA_METRICS_TOKEN).")
+    ] = "127.0.0.1",
 ) -> None:
     """Pursue a goal unattended: train, watch, diagnose, fix, relaunch, export, report."""
     from openlora.agent.goal import GoalError
     from openlora.agent.runner import RunError, run_goal
+    from openlora.cli.serve_commands import start_metrics
+
+    if metrics_port is not None:
+        start_metrics(runs_root, metrics_port, metrics_host)
+        typer.echo(f"[metrics] http://{metrics_host}:{metrics_port}/metrics", err=True)
 
     approve = _ask_in_terminal if sys.stdin.isatty() else None
     try:

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from openlora.cli.common import fail, require_run_dir
+from openlora.trainer.rundir import RunDir
 
 
 def train(
@@ -28,7 +29,7 @@ def train(
 ) -> None:
     """Train a LoRA adapter from CONFIG.yaml; results land in runs/<name>-<time>/."""
     from openlora.trainer.config import ConfigError, load_config
-    from openlora.trainer.rundir import RunDir, unique_run_dir, write_json_atomic
+    from openlora.trainer.rundir import unique_run_dir, write_json_atomic
 
     try:
         config = load_config(config_path)
@@ -64,7 +65,7 @@ def _run_and_report(target: Path) -> None:
         typer.echo(f"  {key}: {value:.6g}", err=True)
     if result.adapter_dir:
         typer.echo(f"adapter: {result.adapter_dir}", err=True)
-    typer.echo(f"result: {target / 'result.json'}", err=True)
+    typer.echo(f"result: {RunDir(target).result}", err=True)
     if result.status != RunStatus.COMPLETED:
         raise typer.Exit(1)
 
@@ -103,7 +104,7 @@ def export(
     except (ExportError, ConfigError) as exc:
         fail(str(exc), code=1)
     for name, entry in entries.items():
-        folder = run_dir / "exports" / entry["path"]
+        folder = RunDir(run_dir).exports / entry["path"]
         typer.echo(f"{name}: {folder}")
         checks = entry.get("checks") or ({"": entry["check"]} if "check" in entry else {})
         for label, check in checks.items():
@@ -111,7 +112,7 @@ def export(
                 f"{k}={v}" for k, v in check.items() if k not in ("passed", "threshold", "prompts")
             )
             typer.echo(f"  check {label}: {figures}".replace("check :", "check:"))
-    typer.echo(f"manifest: {run_dir / 'exports' / 'manifest.json'}")
+    typer.echo(f"manifest: {RunDir(run_dir).manifest}")
 
 
 def eval_run(
@@ -136,4 +137,4 @@ def eval_run(
     except ValueError as exc:
         fail(str(exc), code=1)
     typer.echo(render_markdown(report, examples=0))
-    typer.echo(f"report: {run_dir / 'eval' / 'report.md'}")
+    typer.echo(f"report: {RunDir(run_dir).evaluation / 'report.md'}")

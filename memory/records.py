@@ -21,7 +21,6 @@ class Diagnosis(StrEnum):
     PLATEAU = "plateau"
     OVERFIT = "overfit"
     OOM = "oom"
-    THROUGHPUT_COLLAPSE = "throughput_collapse"
     DATA_ERROR = "data_error"
     UNDERFIT = "underfit"
     ERROR = "error"

@@ -7,22 +7,26 @@ recently changed), ``tool``/``diagnosis``/``status``/``outcome`` are mapped onto
 run statuses with the supervisor's goal statuses. No dataset text, tool argument or advisor output
 ever becomes a label (a decision's ``arguments`` and ``source`` are not read). Counters
 are recomputed from the append-only files, so they survive exporter restarts. It binds 127.0.0.1
-unless told otherwise.
+unless told otherwise, and any other address requires a bearer token (``OPENLORA_METRICS_TOKEN``).
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from wsgiref.simple_server import make_server
 
 import psutil
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, make_wsgi_app, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler
 from prometheus_client.registry import Collector
 
 from openlora.agent.records import GoalStatus
@@ -221,8 +225,53 @@ def _trainer_cpu(attempt_dir: Path) -> float | None:
         return None
 
 
-def serve(runs_root: Path, port: int = 9464, host: str = "127.0.0.1") -> tuple[Any, threading.Thread]:
-    """Start the exporter in a daemon thread; returns (server, thread). Call ``server.shutdown()`` to stop."""
+TOKEN_ENV = "OPENLORA_METRICS_TOKEN"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _token_required(app: Callable[..., Any], token: str) -> Callable[..., Any]:
+    """The WSGI app behind ``Authorization: Bearer <token>`` (compared in constant time)."""
+    expected = f"Bearer {token}".encode()
+
+    def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        given = environ.get("HTTP_AUTHORIZATION", "").encode()
+        if not hmac.compare_digest(given, expected):
+            start_response(
+                "401 Unauthorized", [("WWW-Authenticate", "Bearer"), ("Content-Type", "text/plain")]
+            )
+            return [b"a bearer token is required\n"]
+        return app(environ, start_response)
+
+    return guarded
+
+
+def serve(
+    runs_root: Path, port: int = 9464, host: str = "127.0.0.1", token: str | None = None
+) -> tuple[Any, threading.Thread]:
+    """Start the exporter in a daemon thread; returns (server, thread). Call ``server.shutdown()`` to stop.
+
+    Loopback needs nothing; any other address needs ``token`` (scrapers send it as a bearer token),
+    and every request without it gets 401.
+    """
     registry = CollectorRegistry()
     registry.register(RunsCollector(runs_root))
-    return start_http_server(port, addr=host, registry=registry)
+    if token is None and not is_loopback(host):
+        raise ValueError(
+            f"binding {host} exposes the metrics beyond this machine: set {TOKEN_ENV} (Prometheus sends it "
+            "with `authorization: {credentials: ...}`), or bind 127.0.0.1"
+        )
+    if token is None:
+        return start_http_server(port, addr=host, registry=registry)
+    app = _token_required(make_wsgi_app(registry), token)
+    httpd = make_server(host, port, app, ThreadingWSGIServer, handler_class=_SilentHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    return httpd, thread

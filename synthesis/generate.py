@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from openlora.llm.advisor import Advisor
+from openlora.advisor.client import Advisor
 from openlora.prompts import quote_data, render
 from openlora.synthesis.quality import GateReport, gate
 

@@ -115,6 +115,28 @@ def test_hostile_strings_never_become_series_and_the_endpoint_is_loopback_only(t
         server.shutdown()
 
 
+def test_any_address_but_loopback_needs_a_bearer_token(tmp_path):
+    import urllib.error
+    import urllib.request
+
+    _hostile_run(tmp_path, "run-0")
+    with pytest.raises(ValueError, match="OPENLORA_METRICS_TOKEN"):
+        serve(tmp_path, _free_port(), "0.0.0.0")
+    port = _free_port()
+    server, _ = serve(tmp_path, port, "127.0.0.1", token="s3cret-token")
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        for header in ({}, {"Authorization": "Bearer wrong"}):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(urllib.request.Request(url, headers=header), timeout=10)
+            assert refused.value.code == 401
+        request = urllib.request.Request(url, headers={"Authorization": "Bearer s3cret-token"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200 and b"openlora_agent_attempt" in response.read()
+    finally:
+        server.shutdown()
+
+
 class _Capture(BaseHTTPRequestHandler):
     received: ClassVar[list[dict]] = []
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from openlora.llm.advisor import Advisor
+from openlora.advisor.client import Advisor
 from openlora.synthesis.generate import synthesize
 from openlora.synthesis.quality import GateReport, gate, normalize
 
