@@ -12,80 +12,64 @@ from openlora.memory.store import MemoryStore
 NAN_CURVE = [2.4, 2.2, 2.0, 1.9, 1.85, 1.8, 4.1, 19.0, None]
 
 
-def _past_incidents() -> list[tuple[NewIncident, Outcome]]:
-    """Five diagnoses; two NaN incidents whose fixes had opposite outcomes."""
+def _nan_incidents() -> list[tuple[NewIncident, Outcome]]:
+    """Two NaN incidents whose fixes had opposite outcomes."""
+    fixed = Symptom(
+        "nan",
+        "llama",
+        NAN_CURVE,
+        note="learning rate raised from 2e-4 to 2e-3 at step 6",
+        config={"learning_rate": 2e-3},
+    )
+    not_fixed = Symptom(
+        "nan", "llama", NAN_CURVE, note="loss exploded after warmup ended", config={"learning_rate": 3e-3}
+    )
     return [
+        (NewIncident(fixed, fix=Fix("lower_lr", {"learning_rate": 2e-4})), Outcome.FIXED),
+        (NewIncident(not_fixed, fix=Fix("longer_warmup", {"warmup_steps": 100})), Outcome.NOT_FIXED),
+    ]
+
+
+def _other_incidents() -> list[tuple[NewIncident, Outcome]]:
+    """One incident each of oom, plateau, overfit and data_error, all fixed."""
+    symptoms_and_fixes = [
         (
-            NewIncident(
-                Symptom(
-                    "nan",
-                    "llama",
-                    NAN_CURVE,
-                    note="learning rate raised from 2e-4 to 2e-3 at step 6",
-                    config={"learning_rate": 2e-3},
-                ),
-                fix=Fix("lower_lr", {"learning_rate": 2e-4}),
+            Symptom(
+                "oom",
+                "llama",
+                [],
+                error_tail="RuntimeError: DefaultCPUAllocator: can't allocate memory "
+                "(tried to allocate 2147483648 bytes)",
+                config={"batch_size": 64, "max_seq_len": 2048},
             ),
-            Outcome.FIXED,
+            Fix("smaller_batch", {"batch_size": 8, "grad_accum": 8}),
         ),
         (
-            NewIncident(
-                Symptom(
-                    "nan",
-                    "llama",
-                    NAN_CURVE,
-                    note="loss exploded after warmup ended",
-                    config={"learning_rate": 3e-3},
-                ),
-                fix=Fix("longer_warmup", {"warmup_steps": 100}),
-            ),
-            Outcome.NOT_FIXED,
+            Symptom("plateau", "gpt2", [3.1] * 60, config={"learning_rate": 1e-7}),
+            Fix("raise_lr", {"learning_rate": 1e-4}),
         ),
         (
-            NewIncident(
-                Symptom(
-                    "oom",
-                    "llama",
-                    [],
-                    error_tail="RuntimeError: DefaultCPUAllocator: can't allocate memory "
-                    "(tried to allocate 2147483648 bytes)",
-                    config={"batch_size": 64, "max_seq_len": 2048},
-                ),
-                fix=Fix("smaller_batch", {"batch_size": 8, "grad_accum": 8}),
+            Symptom(
+                "overfit",
+                "qwen2",
+                [2.0, 1.2, 0.6, 0.2, 0.05, 0.01],
+                note="validation loss rising from 1.1 to 2.4 while training loss falls",
+                dataset_stats={"train_examples": 32},
+                config={"epochs": 20},
             ),
-            Outcome.FIXED,
+            Fix("early_stop", {"max_steps": 40}),
         ),
         (
-            NewIncident(
-                Symptom("plateau", "gpt2", [3.1] * 60, config={"learning_rate": 1e-7}),
-                fix=Fix("raise_lr", {"learning_rate": 1e-4}),
-            ),
-            Outcome.FIXED,
-        ),
-        (
-            NewIncident(
-                Symptom(
-                    "overfit",
-                    "qwen2",
-                    [2.0, 1.2, 0.6, 0.2, 0.05, 0.01],
-                    note="validation loss rising from 1.1 to 2.4 while training loss falls",
-                    dataset_stats={"train_examples": 32},
-                    config={"epochs": 20},
-                ),
-                fix=Fix("early_stop", {"max_steps": 40}),
-            ),
-            Outcome.FIXED,
-        ),
-        (
-            NewIncident(
-                Symptom(
-                    "data_error", "llama", [], error_tail="data.jsonl:41: broken JSON line: Expecting value"
-                ),
-                fix=Fix("repair_data", {"drop_lines": [41]}),
-            ),
-            Outcome.FIXED,
+            Symptom("data_error", "llama", [], error_tail="data.jsonl:41: broken JSON line: Expecting value"),
+            Fix("repair_data", {"drop_lines": [41]}),
         ),
     ]
+    return [(NewIncident(symptom, fix=fix), Outcome.FIXED) for symptom, fix in symptoms_and_fixes]
+
+
+def _past_incidents() -> list[tuple[NewIncident, Outcome]]:
+    """Five diagnoses; two NaN incidents whose fixes had opposite outcomes."""
+    return _nan_incidents() + _other_incidents()
 
 
 @pytest.fixture
