@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bench.brokenlora.__main__ import main
 from bench.brokenlora.strategies import STRATEGIES
 
@@ -18,6 +20,7 @@ REQUIRED = (
 )
 
 
+@pytest.mark.long  # about 3 minutes: 28 trainer runs over six strategies
 def test_smoke_runs_every_strategy_and_writes_comparable_results(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENLORA_HOME", str(tmp_path / "home"))
     summary = main(["--smoke", "--out", str(tmp_path / "results"), "--workdir", str(tmp_path / "work")])

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from openlora.memory.migrations import MIGRATIONS, migrate
 from openlora.memory.registry import RunRegistry
 from openlora.memory.store import MemoryStore
@@ -47,6 +49,7 @@ def test_record_run_dir_and_decisions(tiny_llama, kv_dataset, tmp_path, run_in_p
     assert len(registry.history()) == 1
 
 
+@pytest.mark.long  # four CLI processes; `incidents search` loads MiniLM even on an empty memory
 def test_train_records_history_and_incident_commands_answer(tiny_llama, kv_dataset, tmp_path):
     home = tmp_path / "home"
     env = {**os.environ, "OPENLORA_HOME": str(home)}

@@ -6,6 +6,10 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
+
+import pytest
 
 from openlora.memory.incidents import IncidentMemory, NewIncident
 from openlora.memory.index import ChromaIndex
@@ -16,13 +20,15 @@ from openlora.memory.store import MemoryStore
 WRITER = textwrap.dedent(
     """
     import sys, time
+    from pathlib import Path
     from openlora.memory.incidents import IncidentMemory, NewIncident
     from openlora.memory.signature import Symptom
     from openlora.memory import embedder
     embedder.embed(["warm up"])
-    worker = int(sys.argv[1])
+    worker, barrier = int(sys.argv[1]), Path(sys.argv[2])
     memory = IncidentMemory()
-    while time.time() < float(sys.argv[2]):  # start together
+    (barrier / f"ready-{worker}").touch()
+    while not (barrier / "go").exists():  # start together, once every writer is ready
         time.sleep(0.01)
     for i in range(50):
         diagnosis = "plateau" if i % 2 else "nan"
@@ -31,19 +37,34 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_four_processes_writing_fifty_incidents_each(tmp_path):
-    import time
+def _release_together(procs: list[subprocess.Popen], barrier: Path, timeout: float = 300) -> None:
+    """Let the writers go at once, as soon as all of them have loaded the embedder and opened the memory."""
+    deadline = time.monotonic() + timeout
+    try:
+        while len(list(barrier.glob("ready-*"))) < len(procs):
+            exited = [p for p in procs if p.poll() is not None]
+            if exited:
+                raise AssertionError(f"a writer exited before the start: {exited[0].stderr.read()[-2000:]}")
+            assert time.monotonic() < deadline, "the writers were not ready in time"
+            time.sleep(0.05)
+    finally:
+        (barrier / "go").touch()  # never leave a writer waiting, even when the test fails here
 
+
+@pytest.mark.long
+def test_four_processes_writing_fifty_incidents_each(tmp_path):
     home = tmp_path / "home"
     MemoryStore(home)  # create the schema once, as the first run on a machine would
     env = {**os.environ, "OPENLORA_HOME": str(home)}
-    start_at = str(time.time() + 25)
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(n), start_at], env=env, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-c", WRITER, str(n), str(barrier)], env=env, stderr=subprocess.PIPE, text=True
         )
         for n in range(4)
     ]
+    _release_together(procs, barrier)
     for proc in procs:
         _, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, err[-2000:]

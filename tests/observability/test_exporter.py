@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import urllib.request
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
@@ -137,41 +134,13 @@ def test_any_address_but_loopback_needs_a_bearer_token(tmp_path):
         server.shutdown()
 
 
-class _Capture(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        _Capture.received.append({"path": self.path, "auth": self.headers["Authorization"], "body": body})
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b'{"id": 1}')
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-def test_decisions_are_posted_as_grafana_annotations(home, tiny_llama, kv_dataset, tmp_path, monkeypatch):
-    """A local HTTP server stands in for Grafana (no Grafana server can run here)."""
-    from openlora.agent.runner import run_goal
-    from tests.agent.conftest import write_goal
-
-    server = HTTPServer(("127.0.0.1", 0), _Capture)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    _Capture.received.clear()
-    monkeypatch.setenv("OPENLORA_GRAFANA_URL", f"http://127.0.0.1:{server.server_address[1]}")
-    monkeypatch.setenv("OPENLORA_GRAFANA_TOKEN", "test-token")
-    try:
-        final = run_goal(
-            write_goal(tmp_path / "goal", tiny_llama, kv_dataset),
-            tmp_path / "runs",
-            echo=lambda _: None,
-            poll_s=0.1,
-        )
-    finally:
-        server.shutdown()
+@pytest.mark.long  # the shared rescue in conftest.py: some 25 s
+def test_decisions_are_posted_as_grafana_annotations(observed_rescue):
+    """A local HTTP server stood in for Grafana during the shared rescue (conftest.py): no Grafana
+    server can run here."""
+    final = observed_rescue.final
     decision = final.attempts[0].decision
-    (request,) = _Capture.received
+    (request,) = observed_rescue.annotations
     assert request["path"] == "/api/annotations" and request["auth"] == "Bearer test-token"
     assert request["body"]["tags"] == ["openlora", Path(final.run_root).name, decision.action]
     text = request["body"]["text"]

@@ -15,7 +15,7 @@ from tests.agent.conftest import BROKEN_TRAINING
 # Goals drafted in the tests train the tiny model: the agent tests' broken settings (NaN in a few steps)
 # or a healthy variant of them.
 BROKEN = dict(BROKEN_TRAINING)
-HEALTHY = {**BROKEN, "learning_rate": 0.1, "weight_decay": 0.0, "max_steps": 120, "eval_every": 20}
+HEALTHY = {**BROKEN, "learning_rate": 0.1, "weight_decay": 0.0, "max_steps": 60, "eval_every": 20}
 
 
 def make_app(tmp_path: Path, base: Path | str = "embedded:smollm2", **settings) -> OpenLoRAApp:
