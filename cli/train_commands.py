@@ -137,4 +137,4 @@ def eval_run(
     except ValueError as exc:
         fail(str(exc), code=1)
     typer.echo(render_markdown(report, examples=0))
-    typer.echo(f"report: {RunDir(run_dir).evaluation / 'report.md'}")
+    typer.echo(f"report: {RunDir(run_dir).evaluation_md}")

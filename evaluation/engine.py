@@ -220,9 +220,8 @@ def evaluate_run(
             for i, r in enumerate(records)
         ],
     }
-    folder = run_dir.evaluation
-    write_json_atomic(folder / "report.json", report)
-    write_text_atomic(folder / "report.md", render_markdown(report))
+    write_json_atomic(run_dir.evaluation_json, report)
+    write_text_atomic(run_dir.evaluation_md, render_markdown(report))
     return report
 
 

@@ -66,6 +66,14 @@ class RunDir:
         return self.root / "eval"
 
     @property
+    def evaluation_json(self) -> Path:
+        return self.evaluation / "report.json"
+
+    @property
+    def evaluation_md(self) -> Path:
+        return self.evaluation / "report.md"
+
+    @property
     def trainer_log(self) -> Path:
         """stdout and stderr of the trainer subprocess (library output included)."""
         return self.root / "trainer.log"
