@@ -38,11 +38,11 @@ $(VENV)/.linked: $(VENV)/.deps $(VENV)/.pkgfiles
 	$(BIN)/pip install --quiet --no-deps -e . $(EDITABLE)
 	touch $@
 
-# The whole suite, about 15 minutes on 2 CPU cores; the slowest tests are listed at the end.
+# The whole suite: 15–16 minutes on 2 CPU cores, the slowest tests listed at the end.
 test: install
 	$(BIN)/python -m pytest -q --durations=10
 
-# The inner loop, a few minutes: everything but the tests marked slow (the real embedded model) or long.
+# The inner loop, about 3.5 minutes there: all but the tests marked slow (the real embedded model) or long.
 test-fast: install
 	$(BIN)/python -m pytest -q --durations=10 -m "not slow and not long"
 
