@@ -15,9 +15,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from openlora.agent.candidates import RELAUNCH_TOOL, stop
-from openlora.agent.consult import consult
+from openlora.agent.consult import consult, situation
 from openlora.agent.context import Context
-from openlora.agent.monitor import situation
 from openlora.agent.records import Action, AttemptRecord, Decision, DecisionSource, Diagnosis, Finding
 from openlora.agent.state import AgentState, TimelineEntry
 from openlora.memory.incidents import NewIncident

@@ -20,6 +20,7 @@ from openlora.agent.decision import allowed_calls, describe_candidates, validate
 from openlora.agent.detectors import losses
 from openlora.agent.goal import Goal
 from openlora.agent.records import Decision, Finding
+from openlora.agent.state import AgentState
 from openlora.memory.signature import KEY_SETTINGS, Symptom, describe_curve
 from openlora.prompts import render
 from openlora.tools import registry
@@ -38,6 +39,19 @@ class Situation:
     prior_lr: float
     model_family: str
     samples: list[str]
+
+
+def situation(state: AgentState) -> Situation:
+    """What the advisor is told about the state's current attempt."""
+    plan = state["plan"]
+    return Situation(
+        state["goal"],
+        state["attempt"],
+        state["config"],
+        plan.prior_lr,
+        plan.model_family,
+        state["dataset"].samples,
+    )
 
 
 def _remembered_fixes(

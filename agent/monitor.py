@@ -15,7 +15,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from openlora.agent.consult import Situation, consult
+from openlora.agent.consult import consult, situation
 from openlora.agent.context import Context
 from openlora.agent.detectors import live_findings
 from openlora.agent.records import AttemptRecord
@@ -30,19 +30,6 @@ PROGRESS_EVERY_STEPS = 25
 
 class SupervisionCancelled(RuntimeError):
     """The client asked the supervisor to stop watching (the trainer itself keeps running)."""
-
-
-def situation(state: AgentState) -> Situation:
-    """What the advisor is told about the current attempt."""
-    plan = state["plan"]
-    return Situation(
-        state["goal"],
-        state["attempt"],
-        state["config"],
-        plan.prior_lr,
-        plan.model_family,
-        state["dataset"].samples,
-    )
 
 
 def _patch_ids(events: list[dict[str, Any]], attempt: int) -> list[str]:

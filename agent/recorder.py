@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openlora.agent.records import AttemptRecord, Decision, GoalStatus
+from openlora.agent.state import TimelineEntry
 from openlora.trainer.rundir import GoalDir
 
 if TYPE_CHECKING:
-    from openlora.agent.state import TimelineEntry
     from openlora.memory.registry import RunRegistry
 
 
@@ -41,8 +41,6 @@ class Recorder:
 
     def say(self, node: str, text: str) -> TimelineEntry:
         """Echo one timeline line and return it (nodes add it to the state's timeline)."""
-        from openlora.agent.state import TimelineEntry
-
         self.echo(f"[{node}] {text}")
         return TimelineEntry(t=round(time.time(), 3), node=node, text=text)
 

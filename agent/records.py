@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from openlora.memory.records import Action, Diagnosis
+from openlora.tools.relaunch_from_checkpoint import settings_changes
 from openlora.trainer.result import RunResult, RunStatus
 
 __all__ = [
@@ -87,24 +88,9 @@ class Candidate(_Record):
         return changes_of(self.call)
 
 
-# Arguments of the relaunch tool that are not training settings, and flags that reset settings.
-_NOT_SETTINGS = {"fix"}
-_RESETS = {
-    "clear_column_mapping": {"prompt_column": None, "response_column": None, "text_column": None},
-    "default_target_modules": {"target_modules": None},
-}
-
-
 def changes_of(call: ToolCall) -> dict[str, Any]:
     """The training settings a relaunch or patch call changes, resets spelled out as ``None``."""
-    changes: dict[str, Any] = {}
-    for key, value in call.args.items():
-        if key in _RESETS:
-            if value:
-                changes.update(_RESETS[key])
-        elif key not in _NOT_SETTINGS and value is not None:
-            changes[key] = value
-    return changes
+    return settings_changes(call.args)
 
 
 class Finding(_Record):

@@ -134,7 +134,7 @@ def _drive(
 
 
 def _record_final(context: Context, final: GoalRun) -> None:
-    """The goal's row and each attempt (with its own start and end times) in the registry."""
+    """The goal's row in the registry (each attempt was recorded when it ended, by the monitor)."""
     goal, last = final.goal, (final.attempts[-1] if final.attempts else None)
     context.recorder.goal(
         goal.name,
@@ -146,8 +146,6 @@ def _record_final(context: Context, final: GoalRun) -> None:
         config=last.config if last else {},
         final_metrics=last.final_metrics if last else {},
     )
-    for attempt in final.attempts:
-        context.recorder.attempt(attempt)
 
 
 def _checked_verdict(

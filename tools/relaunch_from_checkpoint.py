@@ -32,7 +32,25 @@ from openlora.trainer.config import TrainConfig
 from openlora.trainer.rundir import GoalDir, RunDir, loss_trace, read_json
 
 GOOD_LOSS_MARGIN = 1.10
-COLUMN_SETTINGS = ("prompt_column", "response_column", "text_column")
+# Arguments that are not training settings, and flags that reset settings to their defaults.
+NOT_SETTINGS = {"fix", "use_checkpoint"}
+RESETS = {
+    "clear_column_mapping": ("prompt_column", "response_column", "text_column"),
+    "default_target_modules": ("target_modules",),
+}
+
+
+def settings_changes(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The training settings a relaunch (or live patch) call's arguments change: unset (None)
+    arguments keep their value, a true reset flag sets its settings back to ``None``."""
+    changes: dict[str, Any] = {}
+    for key, value in arguments.items():
+        if key in RESETS:
+            if value:
+                changes.update(dict.fromkeys(RESETS[key]))
+        elif key not in NOT_SETTINGS and value is not None:
+            changes[key] = value
+    return changes
 
 
 def good_checkpoint(ctx: ToolContext, attempt: int) -> checkpoints.Checkpoint | None:
@@ -74,21 +92,20 @@ def relaunch_from_checkpoint(
     Unset settings keep their value. clear_column_mapping forgets the configured column names (the
     reader detects them); default_target_modules uses the model family's LoRA targets.
     """
-    changes = {
-        "learning_rate": learning_rate,
-        "warmup_steps": warmup_steps,
-        "max_grad_norm": max_grad_norm,
-        "batch_size": batch_size,
-        "grad_accum": grad_accum,
-        "max_seq_len": max_seq_len,
-        "gradient_checkpointing": gradient_checkpointing,
-        "max_steps": max_steps,
-    }
-    changes = {k: v for k, v in changes.items() if v is not None}
-    if clear_column_mapping:
-        changes.update(dict.fromkeys(COLUMN_SETTINGS))
-    if default_target_modules:
-        changes["target_modules"] = None
+    changes = settings_changes(
+        {
+            "learning_rate": learning_rate,
+            "warmup_steps": warmup_steps,
+            "max_grad_norm": max_grad_norm,
+            "batch_size": batch_size,
+            "grad_accum": grad_accum,
+            "max_seq_len": max_seq_len,
+            "gradient_checkpointing": gradient_checkpointing,
+            "max_steps": max_steps,
+            "clear_column_mapping": clear_column_mapping,
+            "default_target_modules": default_target_modules,
+        }
+    )
     return start_next_attempt(ctx, from_attempt, changes, use_checkpoint) | {"fix": fix.value}
 
 
