@@ -9,6 +9,8 @@ executes a stop. Which checkpoint a relaunch continues from is the supervisor's 
 
 from __future__ import annotations
 
+import itertools
+import math
 import uuid
 from typing import Any
 
@@ -26,6 +28,7 @@ from openlora.tools import registry
 from openlora.trainer.config import TrainConfig
 from openlora.trainer.rundir import RunDir, read_events
 
+HELPED = 0.05  # a fix helped when the next attempt's target loss is at least this much lower
 # A broken run's weights (NaN, divergence, OOM) and a data fix's are not worth continuing from.
 FRESH_AFTER = {
     Diagnosis.NAN,
@@ -40,19 +43,58 @@ def _resolved(config: dict[str, Any]) -> dict[str, Any]:
     return TrainConfig.model_validate(config).model_dump()
 
 
+def _target(attempt: AttemptRecord) -> float:
+    for key in ("val_loss", "train_loss"):
+        try:
+            value = float(attempt.final_metrics.get(key, "nan"))
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(value):
+            return value
+    return math.inf
+
+
+FixKind = tuple[Action, tuple[str, ...]]  # an action and the settings it changes, in any size
+
+
+def _kind(action: Action, changes: dict[str, Any]) -> FixKind:
+    return action, tuple(sorted(changes))
+
+
+def unhelpful_fixes(attempts: list[AttemptRecord]) -> dict[FixKind, str]:
+    """Fixes that did not help: the attempt after them ended with the same diagnosis and a target loss
+    no better by :data:`HELPED` (the fix's kind → the figures that show it)."""
+    found: dict[FixKind, str] = {}
+    for before, after in itertools.pairwise(attempts):
+        if not (before.decision and before.finding and after.finding):
+            continue
+        same = after.finding.diagnosis == before.finding.diagnosis
+        if same and _target(after) > _target(before) * (1 - HELPED):
+            action = before.decision.action
+            found[_kind(action, before.decision.changes)] = (
+                f"{action.value} on attempt {before.number} left it {after.finding.diagnosis.value} "
+                f"(loss {_target(before):.4g} → {_target(after):.4g})"
+            )
+    return found
+
+
 def without_repeats(finding: Finding, config: dict[str, Any], attempts: list[AttemptRecord]) -> Finding:
-    """The finding without candidates that would relaunch a configuration an earlier attempt trained."""
+    """The finding without candidates that would relaunch a configuration an earlier attempt trained,
+    or repeat a fix that did not help (in any size) while the evidence is unchanged."""
     tried = [_resolved(a.config) for a in attempts]
+    failed = unhelpful_fixes(attempts)
     kept, repeated = [], []
     for candidate in finding.candidates:
         if candidate.tool == RELAUNCH_TOOL and _resolved({**config, **candidate.changes}) in tried:
             repeated.append(candidate.action.value)
+        elif _kind(candidate.action, candidate.changes) in failed:
+            repeated.append(failed[_kind(candidate.action, candidate.changes)])
         else:
             kept.append(candidate)
     if not repeated:
         return finding
     if not kept:
-        kept = [stop(f"every candidate fix ({', '.join(repeated)}) relaunches a configuration already tried")]
+        kept = [stop(f"every candidate fix was tried already or did not help: {'; '.join(repeated)}")]
     return finding.model_copy(update={"candidates": kept})
 
 

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from openlora.agent.candidates import patch, relaunch, stop
+from openlora.agent.causes import explain
+from openlora.agent.evidence import Check
 from openlora.agent.goal import Success
 from openlora.agent.records import Action, Diagnosis, Finding
 from openlora.tools.inspect_dataset import GARBLED
@@ -107,8 +109,13 @@ def detect(
     prior_lr: float,
     data_problems: Sequence[str] = (),
     longest_example_bytes: int | None = None,
+    checks: Sequence[Check] = (),
 ) -> Finding:
     """The one finding that explains how an attempt ended (``healthy`` when the goal is met).
+
+    ``checks`` are the attempt's derived evidence (``preflight`` on its config, ``live_evidence`` from
+    what it recorded): when one explains the symptom, the finding names it and proposes its fix
+    (``causes.explain``).
 
     ``data_problems`` are ``inspect_dataset``'s findings: when the responses look garbled, no
     hyper-parameter change can help, so a failed attempt gets only "stop" (repair the data first).
@@ -116,6 +123,7 @@ def detect(
     sequences that just fit the longest example, when ``max_seq_len`` is far above it.
     """
     finding = _by_status(result, events, config, success, prior_lr, longest_example_bytes)
+    finding = explain(finding, list(checks), config)
     garbled = next((p for p in data_problems if p.startswith(GARBLED)), None)
     if garbled and finding.diagnosis not in (Diagnosis.HEALTHY, Diagnosis.OOM, Diagnosis.DATA_ERROR):
         return Finding(

@@ -15,6 +15,9 @@ from langgraph.runtime import Runtime
 
 from openlora.agent.context import Context
 from openlora.agent.detectors import detect
+from openlora.agent.facts import facts_for
+from openlora.agent.live_evidence import live_checks
+from openlora.agent.preflight import run_checks
 from openlora.agent.quality import quality_finding
 from openlora.agent.records import Diagnosis, Finding
 from openlora.agent.state import AgentState, TimelineEntry
@@ -35,16 +38,19 @@ def _settle_incident(state: AgentState, ctx: Context, finding: Finding) -> list[
 
 
 def detect_node(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-    ctx, attempt = runtime.context, state["attempt"]
+    ctx, attempt, config = runtime.context, state["attempt"], state["config"]
     rd = RunDir(ctx.tools.attempt_dir(attempt))
+    result, events = RunResult.read(rd.result), read_events(rd.metrics)
+    facts = facts_for(config, state["goal"], state["plan"], state["dataset"], state.get("validation"))
     finding = detect(
-        RunResult.read(rd.result),
-        read_events(rd.metrics),
-        state["config"],
+        result,
+        events,
+        config,
         state["goal"].success,
         state["plan"].prior_lr,
         data_problems=state["dataset"].problems,
         longest_example_bytes=state["dataset"].max_bytes,
+        checks=run_checks(facts) + live_checks(events, result, config, facts.data),
     )
     lines = [ctx.recorder.say("detect", finding.summary())]
     ctx.recorder.event("diagnosis", diagnosis=finding.diagnosis.value, attempt=attempt)

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from openlora.agent.evidence import Check
 from openlora.agent.goal import Goal
 from openlora.memory.incidents import IncidentMemory
 from openlora.memory.records import Incident, Outcome
@@ -29,9 +30,12 @@ class Plan(BaseModel):
 
     config: dict[str, Any] = Field(..., description="The first attempt's training config.")
     prior_lr: float = Field(..., description="The learning-rate prior for the model's size.")
+    params: float = Field(0.0, description="Estimated parameters of the base model.")
     model_family: str = Field(..., description="Architecture family (llama, gpt2, ...).")
     notes: list[str] = Field(default_factory=list, description="Why each setting is what it is.")
     memory_hits: list[dict[str, Any]] = Field(default_factory=list, description="Remembered fixes applied.")
+    preflight: list[Check] = Field(default_factory=list, description="Every setting judged before attempt 1.")
+    lr_probe: dict[str, Any] | None = Field(None, description="The learning-rate range test, when one ran.")
 
 
 def estimate_params(base_model: str) -> tuple[float, str]:
@@ -97,7 +101,7 @@ def plan_first_config(goal: Goal, rows: int, memory: IncidentMemory | None) -> P
         config["epochs"] = 3.0 if rows < 1000 else 1.0
         notes.append(f"{rows} rows: {config['epochs']:g} epochs")
     config["outputs"] = ["adapter"]  # exports are the agent's last step, after success
-    plan = Plan(config=config, prior_lr=prior, model_family=family, notes=notes)
+    plan = Plan(config=config, prior_lr=prior, params=params, model_family=family, notes=notes)
     if memory is not None and memory.count():
         _apply_memory(plan, memory)
     return plan

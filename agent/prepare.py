@@ -11,21 +11,42 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from openlora.agent.context import Context
-from openlora.agent.planner import plan_first_config
+from openlora.agent.evidence import Facts
+from openlora.agent.facts import facts_for
+from openlora.agent.planner import Plan, plan_first_config
+from openlora.agent.preflight import correct
 from openlora.agent.records import Diagnosis, Finding, GoalStatus
 from openlora.agent.state import AgentState
 from openlora.tools import registry
 from openlora.tools.inspect_dataset import DatasetReport
 
 
-def inspect_data(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-    ctx = runtime.context
-    report = DatasetReport.model_validate(
-        registry.invoke("inspect_dataset", ctx.tools, {"dataset_id": "train"})
-    )
+def _inspect(ctx: Context, dataset_id: str) -> DatasetReport:
+    report = registry.invoke("inspect_dataset", ctx.tools, {"dataset_id": dataset_id})
     ctx.recorder.action("inspect_dataset", attempt=0)
-    problems = "; ".join(report.problems) or "no problems found"
-    return {"dataset": report, "timeline": [ctx.recorder.say("inspect", f"{report.rows} rows, {problems}")]}
+    return DatasetReport.model_validate(report)
+
+
+def inspect_data(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Every file the goal names: the training file, and the validation file and how it relates to it
+    (its problems join the training file's, prefixed, so one gate judges both)."""
+    ctx = runtime.context
+    report = _inspect(ctx, "train")
+    validation = _inspect(ctx, "eval") if state["goal"].eval_dataset else None
+    lines = [f"{report.rows} rows, " + ("; ".join(report.problems) or "no problems found")]
+    if validation is not None:
+        report = report.model_copy(
+            update={
+                "problems": report.problems + [f"validation file: {p}" for p in validation.problems],
+                "blocking": report.blocking + [f"validation file: {p}" for p in validation.blocking],
+            }
+        )
+        lines.append(
+            f"validation file: {validation.rows} rows, "
+            + ("; ".join(validation.problems) or "no problems found")
+        )
+    timeline = [ctx.recorder.say("inspect", line) for line in lines]
+    return {"dataset": report, "validation": validation, "timeline": timeline}
 
 
 def refuse(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -49,7 +70,7 @@ def refuse(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
 def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """The first config: priors from the model and data size, then what memory says worked before."""
     ctx, goal = runtime.context, state["goal"]
-    planned = plan_first_config(goal, state["dataset"].rows, ctx.memory)
+    planned = preflight_plan(plan_first_config(goal, state["dataset"].rows, ctx.memory), state)
     remembered = "memory is off" if ctx.memory is None else f"{ctx.memory.count()} incidents in memory"
     lines = [ctx.recorder.say("plan", note) for note in [remembered, *planned.notes]]
     return {
@@ -59,6 +80,20 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "pending_incident": None,
         "timeline": lines,
     }
+
+
+def preflight_plan(planned: Plan, state: AgentState) -> Plan:
+    """The plan after the pre-flight check: out-of-range settings corrected unless the goal pinned them
+    (or a remembered fix set them); every check kept in the plan, every correction and warning noted."""
+    goal, dataset, validation = state["goal"], state["dataset"], state.get("validation")
+
+    def facts_of(config: dict[str, Any]) -> Facts:
+        return facts_for(config, goal, planned, dataset, validation)
+
+    held = {key: "the goal" for key in goal.training}
+    held |= {key: "memory" for hit in planned.memory_hits for key in hit["fix"]["changes"]}
+    config, checks, notes = correct(planned.config, facts_of, held)
+    return planned.model_copy(update={"config": config, "preflight": checks, "notes": planned.notes + notes})
 
 
 def launch(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:

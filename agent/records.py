@@ -101,8 +101,13 @@ class Finding(_Record):
     candidates: list[Candidate] = Field(default_factory=list)
 
     def summary(self) -> str:
-        shown = ", ".join(f"{k}={_short(v)}" for k, v in self.evidence.items())
-        return f"{self.diagnosis.value}: {shown}"
+        shown = ", ".join(f"{k}={_short(v)}" for k, v in self.evidence.items() if k != "cause")
+        causes = [
+            f"{c['quantity']} of {'/'.join(c['keys'])} is {_short(c['value'])} (healthy {c['healthy']})"
+            for c in self.evidence.get("cause", [])
+        ]
+        cause = f"; cause: {'; '.join(causes)}" if causes else ""
+        return f"{self.diagnosis.value}: {shown}{cause}"
 
 
 class Decision(_Record):

@@ -40,8 +40,9 @@ def _plot(run: GoalRun, path: Path) -> None:
 def report_json(run: GoalRun) -> dict:
     """The report's data: the goal as written in goal.yaml, and every record as JSON."""
     data = run.model_dump(mode="json", by_alias=True)
-    if data.get("dataset"):
-        data["dataset"].pop("samples", None)  # dataset text stays out of the report
+    for report in ("dataset", "validation"):
+        if data.get(report):
+            data[report].pop("samples", None)  # dataset text stays out of the report
     return data
 
 
@@ -66,12 +67,57 @@ def write_report(run: GoalRun) -> dict[str, str]:
             f"- memory hit: incident {hit['incident'][:12]} ({hit['diagnosis']}, similarity "
             f"{hit['similarity']}) fixed by {hit['fix']}"
         )
+    lines += _preflight_lines(run)
+    lines += _probe_lines(run)
     lines += ["", "## Attempts", ""]
     for attempt in run.attempts:
         lines += [*_attempt_lines(attempt), ""]
     lines += ["## Exports", "", json.dumps(run.exports, indent=2)[:2000], "", "![loss](loss.png)", ""]
     folder.report_md.write_text("\n".join(lines), encoding="utf-8")
     return {"md": str(folder.report_md), "json": str(folder.report_json), "png": str(folder.loss_plot)}
+
+
+def _preflight_lines(run: GoalRun) -> list[str]:
+    """Every setting as judged before attempt 1 (agent/EVIDENCE.md says what each quantity means)."""
+    checks = run.plan.preflight if run.plan else []
+    if not checks:
+        return []
+    lines = [
+        "",
+        "## Pre-flight check",
+        "",
+        "| quantity | settings | figure | healthy | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for check in checks:
+        verdict = check.verdict.value if not check.out_of_range else f"**{check.verdict.value}**"
+        lines.append(
+            f"| {check.quantity} | {', '.join(check.keys)} | {check.figure(check.value)} | {check.healthy()} "
+            f"| {verdict} |"
+        )
+    return lines
+
+
+def _probe_lines(run: GoalRun) -> list[str]:
+    """The learning-rate range test's curve, one row a step, and what it suggested."""
+    found = run.plan.lr_probe if run.plan else None
+    if not found:
+        return []
+    suggested = found.get("suggested_lr")
+    verdict = f"suggested {suggested:.3g}" if suggested else "no suggestion (the loss never fell)"
+    lines = [
+        "",
+        "## Learning-rate probe",
+        "",
+        f"{len(found['curve'])} steps from {found['low']:.3g} to {found['high']:.3g}, ended "
+        f"{found['status']} in {found['seconds']:g} s; {verdict}.",
+        "",
+        "| step | learning rate | loss |",
+        "|---|---|---|",
+    ]
+    for step, (lr, loss) in enumerate(found["curve"], start=1):
+        lines.append(f"| {step} | {lr:.3g} | {loss:.4g} |")
+    return lines
 
 
 def _data_lines(run: GoalRun) -> list[str]:

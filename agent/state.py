@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
+from openlora.agent.evidence import Check, Verdict
 from openlora.agent.goal import AdvisorSettings, Budget, EvaluationSettings, Goal, Success
 from openlora.agent.planner import Plan
 from openlora.agent.records import (
@@ -51,7 +52,8 @@ class AgentState(TypedDict, total=False):
     goal: Goal
     run_root: str
     started_at: float
-    dataset: DatasetReport
+    dataset: DatasetReport  # the training file's report (the validation file's problems included)
+    validation: DatasetReport | None  # the goal's validation file, when it names one
     plan: Plan
     attempt: int  # the attempt being trained or judged (0 when the data was refused)
     config: dict[str, Any]  # that attempt's training config (TrainConfig.model_dump())
@@ -74,6 +76,7 @@ class GoalRun(BaseModel):
     started_at: float
     outcome: GoalStatus | None = None
     dataset: DatasetReport | None = None
+    validation: DatasetReport | None = None
     plan: Plan | None = None
     attempts: list[AttemptRecord] = []
     finding: Finding | None = None  # the last finding (the refusal's, when the data was refused)
@@ -97,6 +100,8 @@ CHECKPOINTED_TYPES: tuple[type, ...] = (
     AdvisorSettings,
     DatasetReport,
     Plan,
+    Check,
+    Verdict,
     AttemptRecord,
     Finding,
     Candidate,

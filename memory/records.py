@@ -41,6 +41,7 @@ class Action(StrEnum):
     GRADIENT_CHECKPOINTING = "gradient_checkpointing"
     MORE_STEPS = "more_steps"
     EARLY_STOP = "early_stop"
+    FIX_SETTING = "fix_setting"  # set a setting the evidence names back into its healthy range
     FIX_COLUMNS = "fix_columns"
     DEFAULT_TARGETS = "default_targets"
     FILTER_DATA = "filter_data"

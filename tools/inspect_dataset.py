@@ -21,6 +21,7 @@ from openlora.trainer.data_files import ColumnMap, DataError, Record, read_recor
 GARBLED = "garbled responses"  # the detectors look for this prefix
 GARBLED_RECURRING_SHARE = 0.2
 FIXABLE_BY_MAPPING = ("missing ", "must be text")  # reasons a column mapping can fix
+Found = tuple[str, str, bool] | None  # (problem, suggestion, blocking)
 DatasetId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
 
 
@@ -35,6 +36,11 @@ class DatasetReport(BaseModel):
     mean_chars: float = 0.0
     max_chars: int = 0
     max_bytes: int | None = None
+    mean_bytes: float = 0.0
+    train_overlap: int = Field(0, description="Rows (of a validation file) also in the training file.")
+    length_deciles: list[int] = Field(
+        default_factory=list, description="UTF-8 bytes per row at 0 %, 10 %, …, 100 % of the rows."
+    )
     duplicates: int = 0
     problems: list[str] = Field(default_factory=list)
     blocking: list[str] = Field(default_factory=list)
@@ -55,30 +61,71 @@ def inspect_dataset(ctx: RunContext, dataset_id: DatasetId, samples: int = 3) ->
             blocking=[] if fixable else [str(exc)],
             suggestions=["map the columns (prompt_column/response_column)" if fixable else "repair the file"],
         ).model_dump()
-    texts = [r.prompt + "\n" + r.response if r.kind == "pair" else r.text or str(r.messages) for r in records]
+    texts = [_text(r) for r in records]
+    lengths = [len(t.encode("utf-8")) for t in texts]
     report = DatasetReport(
         dataset_id=dataset_id,
         rows=len(records),
         kinds=dict(Counter(r.kind for r in records)),
         mean_chars=round(statistics.mean(len(t) for t in texts), 1),
         max_chars=max(len(t) for t in texts),
-        max_bytes=max(len(t.encode("utf-8")) for t in texts),
+        max_bytes=max(lengths),
+        mean_bytes=round(statistics.mean(lengths), 1),
+        length_deciles=deciles(lengths),
         duplicates=sum(n - 1 for n in Counter(texts).values() if n > 1),
         samples=[quote_data(t) for t in texts[:samples]],
     )
     pairs = [r for r in records if r.kind == "pair"]
-    for check in CHECKS:
-        found = check(records, pairs, report)
-        if found is not None:
-            problem, suggestion, blocking = found
-            report.problems.append(problem)
-            report.suggestions.append(suggestion)
-            if blocking:
-                report.blocking.append(problem)
+    found = [check(records, pairs, report) for check in CHECKS]
+    if dataset_id != "train" and "train" in ctx.datasets:
+        found += _relation_to_training(ctx, records, report)
+    for problem, suggestion, blocking in (f for f in found if f is not None):
+        report.problems.append(problem)
+        report.suggestions.append(suggestion)
+        if blocking:
+            report.blocking.append(problem)
     return report.model_dump()
 
 
-Found = tuple[str, str, bool] | None  # (problem, suggestion, blocking)
+def _text(record: Record) -> str:
+    if record.kind == "pair":
+        return record.prompt + "\n" + record.response
+    return record.text or str(record.messages)
+
+
+def _relation_to_training(ctx: RunContext, records: list[Record], report: DatasetReport) -> list[Found]:
+    """How a validation file relates to the training file: rows they share, and rows of another kind."""
+    try:
+        training = read_records(ctx.dataset("train"), ColumnMap())
+    except DataError:
+        return []  # the training file's own report names its problem
+    seen = {_text(r) for r in training}
+    report.train_overlap = sum(1 for r in records if _text(r) in seen)
+    found: list[Found] = []
+    if report.train_overlap:
+        found.append(
+            (
+                f"{report.train_overlap} of {len(records)} validation rows also appear in the training file",
+                "remove them from one file: the validation loss of a row trained on measures memorisation",
+                False,
+            )
+        )
+    train_kinds, kinds = set(Counter(r.kind for r in training)), set(report.kinds)
+    if not kinds & train_kinds:
+        found.append(
+            (
+                f"the validation rows are {sorted(kinds)} while the training rows are {sorted(train_kinds)}",
+                "validate on rows of the same kind: the loss of another format measures another task",
+                False,
+            )
+        )
+    return found
+
+
+def deciles(values: list[int]) -> list[int]:
+    """The values at 0 %, 10 %, …, 100 % of their sorted order (nearest rank)."""
+    ordered = sorted(values)
+    return [ordered[min(len(ordered) - 1, round(i * (len(ordered) - 1) / 10))] for i in range(11)]
 
 
 def _duplicates(records: list[Record], pairs: list[Record], report: DatasetReport) -> Found:

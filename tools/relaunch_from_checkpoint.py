@@ -16,16 +16,31 @@ from openlora.memory.records import Action
 from openlora.tools.context import RunContext, ToolContext, ToolError
 from openlora.tools.launch_run import launch_run
 from openlora.tools.settings import (
+    AdamBeta1,
+    AdamBeta2,
     AttemptNumber,
     BatchSize,
+    DivergeFactor,
+    DivergePatience,
+    Epochs,
+    EvalBatches,
+    EvalEvery,
     GradAccum,
     GradientCheckpointing,
     LearningRate,
+    LogEvery,
+    LoraAlpha,
+    LoraDropout,
     MaxGradNorm,
     MaxSeqLen,
     MaxSteps,
+    NumThreads,
+    Packing,
+    SaveEvery,
     Supervised,
+    ValFraction,
     WarmupSteps,
+    WeightDecay,
 )
 from openlora.trainer import checkpoints
 from openlora.trainer.config import TrainConfig
@@ -33,7 +48,7 @@ from openlora.trainer.rundir import GoalDir, RunDir, loss_trace, read_json
 
 GOOD_LOSS_MARGIN = 1.10
 # Arguments that are not training settings, and flags that reset settings to their defaults.
-NOT_SETTINGS = {"fix", "use_checkpoint"}
+NOT_SETTINGS = {"ctx", "from_attempt", "fix", "use_checkpoint"}
 RESETS = {
     "clear_column_mapping": ("prompt_column", "response_column", "text_column"),
     "default_target_modules": ("target_modules",),
@@ -83,6 +98,21 @@ def relaunch_from_checkpoint(
     max_seq_len: MaxSeqLen = None,
     gradient_checkpointing: GradientCheckpointing = None,
     max_steps: MaxSteps = None,
+    epochs: Epochs = None,
+    lora_alpha: LoraAlpha = None,
+    lora_dropout: LoraDropout = None,
+    weight_decay: WeightDecay = None,
+    adam_beta1: AdamBeta1 = None,
+    adam_beta2: AdamBeta2 = None,
+    packing: Packing = None,
+    val_fraction: ValFraction = None,
+    eval_every: EvalEvery = None,
+    eval_batches: EvalBatches = None,
+    save_every: SaveEvery = None,
+    log_every: LogEvery = None,
+    diverge_factor: DivergeFactor = None,
+    diverge_patience: DivergePatience = None,
+    num_threads: NumThreads = None,
     clear_column_mapping: bool = False,
     default_target_modules: bool = False,
     use_checkpoint: Annotated[bool, Supervised] = True,
@@ -92,20 +122,7 @@ def relaunch_from_checkpoint(
     Unset settings keep their value. clear_column_mapping forgets the configured column names (the
     reader detects them); default_target_modules uses the model family's LoRA targets.
     """
-    changes = settings_changes(
-        {
-            "learning_rate": learning_rate,
-            "warmup_steps": warmup_steps,
-            "max_grad_norm": max_grad_norm,
-            "batch_size": batch_size,
-            "grad_accum": grad_accum,
-            "max_seq_len": max_seq_len,
-            "gradient_checkpointing": gradient_checkpointing,
-            "max_steps": max_steps,
-            "clear_column_mapping": clear_column_mapping,
-            "default_target_modules": default_target_modules,
-        }
-    )
+    changes = settings_changes(dict(locals()))  # the parameters are the settings (less NOT_SETTINGS)
     return start_next_attempt(ctx, from_attempt, changes, use_checkpoint) | {"fix": fix.value}
 
 

@@ -155,6 +155,11 @@ def tokenize_file(
             pairs[0].line,
             f"every example is longer than max_seq_len={max_seq_len} tokens "
             f"(shortest: line {shortest.line}, {len(shortest.input_ids)} tokens); raise max_seq_len",
+            figures={
+                "max_seq_len": max_seq_len,
+                "shortest_example_tokens": len(shortest.input_ids),
+                "longest_example_tokens": max(len(e.input_ids) for e in pairs),
+            },
         )
     result = kept + chunk_text_examples(texts, max_seq_len)
     no_loss = [e for e in result if all(label == IGNORE_INDEX for label in e.labels[1:])]

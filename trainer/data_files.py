@@ -25,11 +25,14 @@ ROLES = ("system", "user", "assistant")
 class DataError(ValueError):
     """A dataset problem located at ``path:line``."""
 
-    def __init__(self, path: Path | str, line: int, reason: str) -> None:
+    def __init__(
+        self, path: Path | str, line: int, reason: str, figures: dict[str, float] | None = None
+    ) -> None:
         super().__init__(f"{path}:{line}: {reason}")
         self.path = str(path)
         self.line = line
         self.reason = reason
+        self.figures = figures or {}  # the numbers behind the reason, for the supervisor's evidence
 
 
 @dataclass(frozen=True)

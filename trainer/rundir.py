@@ -124,6 +124,11 @@ class GoalDir:
         return self.root / "loss.png"
 
     @property
+    def lr_probe(self) -> RunDir:
+        """The run folder of the learning-rate range test made before attempt 1."""
+        return RunDir(self.root / "lr-probe")
+
+    @property
     def data(self) -> Path:
         """Datasets the supervisor derives (filtered, synthesized); nothing is written elsewhere."""
         return self.root / "data"

@@ -13,6 +13,7 @@ from openlora.tools.context import ToolContext, ToolError
 from openlora.tools.inspect_dataset import inspect_dataset
 from openlora.tools.registry import TOOLS, ToolCallError
 from openlora.trainer.config import TrainConfig
+from tests.conftest import write_jsonl
 
 
 def _non_null(schema: dict) -> dict:
@@ -112,3 +113,20 @@ def test_blocking_problems_are_those_no_setting_can_fix(tmp_path):
     assert renamed["rows"] == 0 and renamed["problems"] and renamed["blocking"] == []
     fine = report("fine.jsonl", "".join(f'{{"prompt": "p{i}", "response": "yes"}}\n' for i in range(5)))
     assert fine["blocking"] == []
+
+
+def test_a_validation_file_is_judged_against_the_training_file(tmp_path):
+    train_rows = [{"prompt": f"key {i}", "response": f"value {i}"} for i in range(30)]
+    train = write_jsonl(tmp_path / "train.jsonl", train_rows)
+    shared = write_jsonl(
+        tmp_path / "val.jsonl", [*train_rows[:8], {"prompt": "key x", "response": "value x"}]
+    )
+    text = tmp_path / "val.txt"
+    text.write_text("a paragraph of plain text\n\nanother paragraph\n", encoding="utf-8")
+    ctx = ToolContext(tmp_path, {"train": train, "eval": shared})
+    report = inspect_dataset(ctx, "eval")
+    assert report["train_overlap"] == 8
+    assert "8 of 9 validation rows also appear in the training file" in report["problems"]
+    other = inspect_dataset(ToolContext(tmp_path, {"train": train, "eval": text}), "eval")["problems"]
+    assert any("validation rows are ['text'] while the training rows are ['pair']" in p for p in other)
+    assert inspect_dataset(ToolContext(tmp_path, {"train": train}), "train")["train_overlap"] == 0

@@ -60,7 +60,14 @@ def test_bad_dataset_names_file_and_line(case, tiny_llama, tmp_path, run_in_proc
     assert result.status == RunStatus.DATA_ERROR
     assert result.message.startswith(f"{data}:{line}: "), result.message
     assert reason in result.message
-    assert result.evidence == {"file": str(data), "line": line, "reason": result.message.split(": ", 1)[1]}
+    located = {"file": str(data), "line": line, "reason": result.message.split(": ", 1)[1]}
+    figures = {k: v for k, v in result.evidence.items() if k not in located}
+    assert {k: result.evidence[k] for k in located} == located
+    if case == "all_rows_too_long":  # the numbers behind the reason, for the supervisor
+        assert figures["max_seq_len"] == 64
+        assert figures["longest_example_tokens"] >= figures["shortest_example_tokens"] > 64
+    else:
+        assert figures == {}
     assert sorted(p.name for p in run.iterdir()) == ["result.json", "spec.json"]
     assert RunResult.read(RunDir(run).result).status == RunStatus.DATA_ERROR
 
