@@ -112,6 +112,13 @@ class Goal(_Strict):
         "auto", description="auto: apply decisions; ask: the TUI asks first."
     )
     memory: bool = Field(True, description="Consult and feed the incident memory.")
+    lr_probe: Literal["auto", "off"] = Field(
+        "auto",
+        description=(
+            "auto: when training.learning_rate is not pinned, a short learning-rate range test (at most "
+            "10 % of the step budget) picks the first learning rate; off: the size prior."
+        ),
+    )
     bad_data: Literal["stop", "warn"] = Field(
         "stop",
         description="stop: refuse data that does not parse or looks like noise; warn: train anyway.",

@@ -1,10 +1,10 @@
 """The supervisor as a LangGraph state machine; routers name their exits in their return types.
 
-inspect_data → plan → launch → monitor → detect → (evaluate → export | decide → review → relaunch →
+inspect_data → plan → probe → launch → monitor → detect → (evaluate → export | decide → review → relaunch →
 monitor …) → report; inspect_data → refuse → report when the data cannot be trained on; review →
 give_up → report when the decision is to stop. Where each node lives: ``prepare`` (inspect, refuse,
-plan, launch), ``monitor``, ``diagnose`` (detect, evaluate), ``act`` (decide, review, relaunch,
-give_up), ``finish`` (export, report).
+plan, launch), ``probe`` (the learning-rate range test), ``monitor``, ``diagnose`` (detect,
+evaluate), ``act`` (decide, review, relaunch, give_up), ``finish`` (export, report).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Literal
 
 from langgraph.graph import END, START, StateGraph
 
-from openlora.agent import act, diagnose, finish, monitor, prepare
+from openlora.agent import act, diagnose, finish, monitor, prepare, probe
 from openlora.agent.context import Context
 from openlora.agent.records import Diagnosis
 from openlora.agent.state import AgentState
@@ -57,6 +57,7 @@ def build_graph() -> StateGraph:
         ("inspect_data", prepare.inspect_data),
         ("refuse", prepare.refuse),
         ("plan", prepare.plan),
+        ("probe", probe.probe),
         ("launch", prepare.launch),
         ("monitor", monitor.monitor),
         ("detect", diagnose.detect_node),
@@ -72,7 +73,8 @@ def build_graph() -> StateGraph:
     builder.add_edge(START, "inspect_data")
     builder.add_conditional_edges("inspect_data", after_inspect)
     builder.add_edge("refuse", "report")
-    builder.add_edge("plan", "launch")
+    builder.add_edge("plan", "probe")
+    builder.add_edge("probe", "launch")
     builder.add_edge("launch", "monitor")
     builder.add_edge("monitor", "detect")
     builder.add_conditional_edges("detect", after_detect)

@@ -24,6 +24,7 @@ from openlora.tools.export_model import export_model
 from openlora.tools.inspect_dataset import inspect_dataset
 from openlora.tools.launch_run import launch_run
 from openlora.tools.patch_hyperparams import patch_hyperparams
+from openlora.tools.probe_learning_rate import probe_learning_rate
 from openlora.tools.read_telemetry import read_telemetry
 from openlora.tools.recall_incidents import recall_incidents
 from openlora.tools.relaunch_from_checkpoint import relaunch_from_checkpoint, relaunch_on_filtered_data
@@ -39,6 +40,7 @@ FUNCTIONS: list[Callable[..., dict[str, Any]]] = [
     relaunch_on_filtered_data,
     stop_run,
     inspect_dataset,
+    probe_learning_rate,
     recall_incidents,
     export_model,
     synthesize_data,

@@ -11,12 +11,17 @@ from __future__ import annotations
 import gc
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from openlora.trainer.config import ConfigError, TrainConfig, parse_config
 from openlora.trainer.data_files import DataError
 from openlora.trainer.result import RunResult, RunStatus, is_out_of_memory
 from openlora.trainer.rundir import RunDir, read_json
+
+if TYPE_CHECKING:
+    from openlora.trainer.recipe import LoRARecipe
 
 
 def load_spec(run_dir: RunDir) -> TrainConfig:
@@ -32,8 +37,14 @@ def load_spec(run_dir: RunDir) -> TrainConfig:
     return parse_config(data, str(run_dir.spec))
 
 
-def run_training(root: Path) -> RunResult:
-    """Train the run in ``root`` (resuming from its newest complete checkpoint) and record the result."""
+def run_training(
+    root: Path, adjust: Callable[[LoRARecipe], None] | None = None, export: bool = True
+) -> RunResult:
+    """Train the run in ``root`` (resuming from its newest complete checkpoint) and record the result.
+
+    ``adjust`` may change the set-up recipe before training (the learning-rate probe's schedule);
+    ``export=False`` writes no outputs.
+    """
     from openlora.trainer.guards import StopFlag, memory_limit
     from openlora.trainer.recipe import LoRARecipe
 
@@ -46,9 +57,11 @@ def run_training(root: Path) -> RunResult:
         config = load_spec(run_dir)
         recipe = LoRARecipe(run_dir, config, stop)
         recipe.setup()
+        if adjust is not None:
+            adjust(recipe)
         with memory_limit(config.memory_limit_gb):
             result = recipe.train()
-        if result.status == RunStatus.COMPLETED:
+        if result.status == RunStatus.COMPLETED and export:
             result = recipe.export_outputs(result)
     except ConfigError as exc:
         result = RunResult(RunStatus.ERROR, str(exc), evidence={"kind": "config"})
@@ -56,7 +69,7 @@ def run_training(root: Path) -> RunResult:
         result = RunResult(
             RunStatus.DATA_ERROR,
             str(exc),
-            evidence={"file": exc.path, "line": exc.line, "reason": exc.reason},
+            evidence={"file": exc.path, "line": exc.line, "reason": exc.reason, **exc.figures},
         )
     except BaseException as exc:
         result = _classify_failure(exc, recipe)

@@ -203,3 +203,44 @@ def test_data_that_looks_like_noise_is_refused_before_any_training(home, tiny_ll
     final = run_goal(warned, tmp_path / "runs", echo=lambda _: None, poll_s=0.1)
     assert len(final.attempts) == 1 and final.outcome == "failed"
     assert final.attempts[0].decision.action == "stop"
+
+
+def test_the_first_lr_is_measured_and_a_pinned_fault_is_named_before_training(
+    home, tiny_llama, kv_dataset, tmp_path
+):
+    import yaml
+
+    goal = tmp_path / "goal.yaml"
+    training = {"max_steps": 40, "warmup_steps": 30, "max_seq_len": 64, "eval_every": 10, "num_threads": 1}
+    goal.write_text(
+        yaml.safe_dump(
+            {
+                "name": "measured",
+                "task": "Learn the key to value pairs.",
+                "base_model": str(tiny_llama),
+                "dataset": str(kv_dataset),
+                "success": {"val_loss_below": 5.5},
+                "budget": {"max_attempts": 2, "max_wall_minutes": 10},
+                "evaluation": {"samples": 0},
+                "training": training,
+            }
+        ),
+        encoding="utf-8",
+    )
+    lines: list[str] = []
+    final = run_goal(goal, tmp_path / "runs", echo=lines.append, poll_s=0.1)
+
+    probe = final.plan.lr_probe
+    assert probe is not None and 2 <= len(probe["curve"]) <= 8  # 10 % of 2 attempts × 40 steps
+    prior = final.plan.prior_lr
+    assert prior / 10 <= final.attempts[0].config["learning_rate"] <= prior * 10
+    assert any(line.startswith("[probe] learning-rate probe: ") for line in lines)
+    warned = [line for line in lines if "pre-flight warning: warmup_steps 30 is 75%" in line]
+    assert warned and "warmup_steps set by the goal" in warned[0]
+    assert final.attempts[0].config["warmup_steps"] == 30  # pinned: kept
+    report = (Path(final.run_root) / "report.md").read_text()
+    assert (
+        "## Pre-flight check" in report
+        and "| warmup_share | warmup_steps | 75% | ≤ 30% | **high** |" in report
+    )
+    assert "## Learning-rate probe" in report

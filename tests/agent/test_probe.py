@@ -1,0 +1,69 @@
+"""The learning-rate probe: the suggestion rule on planted curves, and a real range test on a tiny model."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from openlora.tools import registry
+from openlora.tools.context import ToolContext, ToolError
+from openlora.tools.probe_learning_rate import suggest
+from openlora.trainer.config import TrainConfig
+from openlora.trainer.rundir import GoalDir
+
+
+def _rates(n: int, low: float = 1e-4, high: float = 1.0) -> list[float]:
+    return [low * (high / low) ** (i / (n - 1)) for i in range(n)]
+
+
+def test_the_suggestion_is_where_the_loss_falls_fastest_before_it_turns_up():
+    rates = _rates(12)
+    losses = [5.0, 5.0, 4.98, 4.9, 4.6, 3.8, 3.0, 2.7, 2.6, 4.0, 9.0, math.nan]
+    lr = suggest(list(zip(rates, losses, strict=True)))
+    assert rates[4] <= lr <= rates[7]
+    assert lr <= rates[8] / 3 * 1.0001  # never above a third of the rate at the lowest loss
+
+
+def test_no_suggestion_when_the_loss_never_falls():
+    assert suggest(list(zip(_rates(8), [5.0, 5.1, 5.2, 6.0, 8.0, 9.0, 9.5, 12.0], strict=True))) is None
+    assert suggest([(1e-3, math.nan)]) is None
+
+
+def test_a_curve_that_blows_up_at_once_is_cut_there():
+    rates = _rates(6)
+    lr = suggest(list(zip(rates, [5.0, 4.0, 50.0, 3.0, 2.0, 1.0], strict=True)))
+    assert rates[0] <= lr <= rates[1]  # the later "falls" come after the blow-up and are ignored
+
+
+def test_a_range_test_on_a_tiny_model_runs_in_its_own_folder(tiny_llama, kv_dataset, tmp_path):
+    config = TrainConfig.model_validate(
+        {"base_model": str(tiny_llama), "dataset": str(kv_dataset), "max_seq_len": 64, "num_threads": 1}
+    ).model_dump()
+    ctx = ToolContext(tmp_path, {"train": kv_dataset})
+    found = registry.invoke(
+        "probe_learning_rate", ctx, {"low": 1e-4, "high": 0.3, "steps": 8}, {"training_config": config}
+    )
+    rates = [lr for lr, _ in found["curve"]]
+    assert 2 <= len(rates) <= 8 and rates == sorted(rates)
+    assert rates[0] == pytest.approx(1e-4, rel=1e-6)
+    if len(rates) == 8:
+        assert rates[-1] == pytest.approx(0.3, rel=1e-6)
+    assert found["status"] in ("completed", "diverged", "nan")
+    assert found["suggested_lr"] is None or 1e-4 <= found["suggested_lr"] <= 0.3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lr-probe"]
+    assert not (GoalDir(tmp_path).lr_probe.root / "adapter").exists()  # a probe exports nothing
+    again = registry.invoke(
+        "probe_learning_rate", ctx, {"low": 1e-4, "high": 0.3, "steps": 8}, {"training_config": config}
+    )
+    assert again["curve"] == found["curve"]  # a resumed goal reads the probe it ran
+
+
+def test_the_probe_refuses_an_empty_range(tmp_path):
+    with pytest.raises(ToolError, match=r"low 0\.1 must be below high 0\.01"):
+        registry.invoke(
+            "probe_learning_rate",
+            ToolContext(tmp_path),
+            {"low": 0.1, "high": 0.01, "steps": 8},
+            {"training_config": {"dataset": "x.jsonl"}},
+        )
