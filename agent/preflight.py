@@ -10,6 +10,7 @@ as warnings (the person pinned them). Ranges and sources: ``agent/EVIDENCE.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,7 @@ LR_RANGE = (0.1, 10.0)  # × the size prior
 LORA_SCALE_RANGE = (0.25, 8.0)  # lora_alpha / lora_r
 MAX_DROPPED_SHARE = 0.05
 MIN_FILL = 0.25  # real tokens per sequence without packing
+MIN_BATCHES_PER_EPOCH = 4
 MIN_STEPS = 20
 MAX_PASSES = 10.0
 MAX_WARMUP_SHARE = 0.3
@@ -119,6 +121,51 @@ def sequence_fill(f: Facts) -> Check | None:
         low=MIN_FILL,
         fix_low={"packing": True},
         share=True,
+    )
+
+
+def _with(f: Facts, **settings: Any) -> Facts:
+    return dataclasses.replace(f, config=f.config.model_copy(update=settings))
+
+
+def _shortest_whole(f: Facts) -> int:
+    """The shortest max_seq_len (a power of two) that still holds the longest example."""
+    longest = f.data.length_deciles[-1] if f.data.length_deciles else 0
+    return power_of_two_at_least(longest / BYTES_PER_TOKEN_FLOOR + TEMPLATE_TOKENS)
+
+
+def _minibatches(f: Facts, wanted: int) -> dict[str, Any]:
+    """The least change that gives ``wanted`` batches per epoch: shorter sequences (never shorter than
+    the longest example needs), then also a smaller batch."""
+    shortest = _shortest_whole(f)
+    seq = f.config.max_seq_len // 2
+    while f.config.packing and seq >= shortest:
+        if _with(f, max_seq_len=seq).batches_per_epoch >= wanted:
+            return {"max_seq_len": seq}
+        seq //= 2
+    settings: dict[str, Any] = {"max_seq_len": shortest} if shortest < f.config.max_seq_len else {}
+    batch = f.config.batch_size
+    while batch > 1:
+        batch //= 2
+        if _with(f, **settings, batch_size=batch).batches_per_epoch >= wanted:
+            break
+    return settings | {"batch_size": batch} if batch < f.config.batch_size else settings
+
+
+def batches_per_epoch(f: Facts) -> Check:
+    """With packing, sequences far longer than the examples pack a small dataset into a handful of
+    sequences: every step then sees all of it, and an epoch is one step."""
+    cfg, count = f.config, f.batches_per_epoch
+    most = _with(f, max_seq_len=min(cfg.max_seq_len, _shortest_whole(f)), batch_size=1).batches_per_epoch
+    wanted = min(MIN_BATCHES_PER_EPOCH, math.ceil(f.train_rows / cfg.batch_size), most)
+    return judge(
+        "batches_per_epoch",
+        ["max_seq_len", "batch_size"],
+        count,
+        f"{f.train_rows} training rows pack into {f.sequences(f.train_rows)} sequences of {cfg.max_seq_len} "
+        f"tokens: {count} batch(es) of {cfg.batch_size} per epoch",
+        low=wanted,
+        fix_low=_minibatches(f, wanted) if count < wanted else {},
     )
 
 
@@ -353,6 +400,7 @@ QUANTITIES: list[Callable[[Facts], Check | None]] = [
     sequence_fill,
     validation_rows,  # the validation share decides the training rows the step figures use
     validation_overlap,
+    batches_per_epoch,
     optimizer_steps,
     passes,
     warmup_share,
@@ -378,8 +426,8 @@ UNJUDGED: dict[str, str] = {
     "response_column": "checked by the data reader; a missing column becomes a data_error finding",
     "text_column": "checked by the data reader; a missing column becomes a data_error finding",
     "lr_scheduler": "cosine, linear and constant all train; no range separates a good choice here",
-    "batch_size": "judged live: an out-of-memory status is the evidence (no memory probe yet); its "
-    "effect on steps is judged by optimizer_steps and passes",
+    "batch_size": "its memory is judged live (an out-of-memory status; no memory probe yet); its effect "
+    "on steps is judged by batches_per_epoch, optimizer_steps and passes",
     "grad_accum": "its effect on steps is judged by optimizer_steps and passes",
     "gradient_checkpointing": "a memory/speed trade judged live by the out-of-memory finding",
     "memory_limit_gb": "judged live: an out-of-memory status is the evidence",
