@@ -127,6 +127,11 @@ class Decision(_Record):
     def changes(self) -> dict[str, Any]:
         return changes_of(self.call)
 
+    def explanation(self) -> str:
+        """What a person reads: the diagnosis, the rule's reason, and the settings the call changes."""
+        changes = ", ".join(f"{key} {_short(value)}" for key, value in self.changes.items())
+        return f"{self.diagnosis.value}: {self.reason}" + (f" (changes {changes})" if changes else "")
+
     @property
     def live(self) -> bool:
         return self.call.tool == "patch_hyperparams"

@@ -169,7 +169,7 @@ def _attempt_lines(attempt: AttemptRecord) -> list[str]:
 def _decision_lines(decision: Decision) -> list[str]:
     lines = [
         f"- decision ({decision.source.value}): **{decision.action.value}** as `{decision.call.text()}`",
-        f"- why: {decision.reason}",
+        f"- why: {decision.explanation()}",
     ]
     if decision.rejected:
         lines.append(f"- the advisor's own call was refused: {decision.rejected}")

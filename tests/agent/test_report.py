@@ -60,7 +60,7 @@ def test_report_lists_a_nan_metric_and_the_blocking_data_problems(tmp_path):
         "- decision (rules): **lower_lr** as `relaunch_from_checkpoint(fix=lower_lr, learning_rate=0.001)`"
         in report
     )
-    assert "- why: the loss turned non-finite at lr 30" in report
+    assert "- why: nan: the loss turned non-finite at lr 30 (changes learning_rate 0.001)" in report
     assert "- the advisor's own call was refused: not a JSON tool call" in report
     saved = json.loads(folder.report_json.read_text())
     decision = saved["attempts"][0]["decision"]

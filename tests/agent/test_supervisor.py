@@ -36,6 +36,20 @@ def _decisions_are_tool_calls(root: Path) -> None:
     assert [(c["tool"], c["args"]) for c in calls] == [(e["tool"], e["arguments"]) for e in events]
 
 
+def _reasons_are_readable_and_true(root: Path) -> None:
+    """Every reason in report.json names its diagnosis and the settings it changed, and reads as text."""
+    from openlora.agent.explanations import explanation_problems
+    from openlora.agent.records import Decision
+
+    report = json.loads((root / "report.json").read_text())
+    decisions = [Decision.model_validate(a["decision"]) for a in report["attempts"] if a.get("decision")]
+    assert decisions
+    for decision in decisions:
+        text = decision.explanation()
+        assert explanation_problems(text, decision.diagnosis.value, decision.changes) == [], text
+        assert f"- why: {text}" in (root / "report.md").read_text()
+
+
 def _registry_times_are_the_attempts_own(root: Path, attempts) -> None:
     rows = RunRegistry().attempts(root.name)
     assert [r["number"] for r in rows] == [a.number for a in attempts]
@@ -74,6 +88,7 @@ def test_nan_goal_is_rescued_and_the_second_run_starts_from_the_remembered_fix(
     decisions = RunRegistry().decisions(Path(first.run_root).name)
     assert [d["action"] for d in decisions] == [rescue.decision.action]
     _decisions_are_tool_calls(Path(first.run_root))
+    _reasons_are_readable_and_true(Path(first.run_root))
     _registry_times_are_the_attempts_own(Path(first.run_root), first.attempts)
 
     second = run_goal(goal, tmp_path / "runs", echo=lines.append, poll_s=0.1)
