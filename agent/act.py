@@ -19,6 +19,7 @@ from langgraph.runtime import Runtime
 from openlora.agent.candidates import RELAUNCH_TOOL, stop
 from openlora.agent.consult import consult, situation
 from openlora.agent.context import Context
+from openlora.agent.goal import Success
 from openlora.agent.records import Action, AttemptRecord, Decision, DecisionSource, Diagnosis, Finding
 from openlora.agent.state import AgentState, TimelineEntry
 from openlora.memory.incidents import NewIncident
@@ -28,7 +29,7 @@ from openlora.tools import registry
 from openlora.trainer.config import TrainConfig
 from openlora.trainer.rundir import RunDir, read_events
 
-HELPED = 0.05  # a fix helped when the next attempt's target loss is at least this much lower
+HELPED = 0.2  # a fix helped when the next attempt closed at least this share of the gap to the target
 # A broken run's weights (NaN, divergence, OOM) and a data fix's are not worth continuing from.
 FRESH_AFTER = {
     Diagnosis.NAN,
@@ -43,15 +44,19 @@ def _resolved(config: dict[str, Any]) -> dict[str, Any]:
     return TrainConfig.model_validate(config).model_dump()
 
 
-def _target(attempt: AttemptRecord) -> float:
-    for key in ("val_loss", "train_loss"):
-        try:
-            value = float(attempt.final_metrics.get(key, "nan"))
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(value):
-            return value
-    return math.inf
+def _goal_metric(success: Success) -> tuple[str, float]:
+    """The metric the goal's target is on, and the target."""
+    if success.val_loss_below is not None:
+        return "val_loss", success.val_loss_below
+    return "train_loss", float(success.train_loss_below or 0.0)
+
+
+def _loss(attempt: AttemptRecord, key: str) -> float:
+    try:
+        value = float(attempt.final_metrics.get(key, "nan"))
+    except (TypeError, ValueError):
+        return math.inf
+    return value if math.isfinite(value) else math.inf
 
 
 FixKind = tuple[Action, tuple[str, ...]]  # an action and the settings it changes, in any size
@@ -61,28 +66,34 @@ def _kind(action: Action, changes: dict[str, Any]) -> FixKind:
     return action, tuple(sorted(changes))
 
 
-def unhelpful_fixes(attempts: list[AttemptRecord]) -> dict[FixKind, str]:
-    """Fixes that did not help: the attempt after them ended with the same diagnosis and a target loss
-    no better by :data:`HELPED` (the fix's kind → the figures that show it)."""
+def unhelpful_fixes(attempts: list[AttemptRecord], success: Success) -> dict[FixKind, str]:
+    """Fixes that did not help: the attempt after them ended with the same diagnosis and closed less
+    than :data:`HELPED` of the gap between the loss before and the goal's target (the fix's kind →
+    the figures that show it)."""
+    key, target = _goal_metric(success)
     found: dict[FixKind, str] = {}
     for before, after in itertools.pairwise(attempts):
         if not (before.decision and before.finding and after.finding):
             continue
+        was, now = _loss(before, key), _loss(after, key)
+        gap = was - target
         same = after.finding.diagnosis == before.finding.diagnosis
-        if same and _target(after) > _target(before) * (1 - HELPED):
+        if same and math.isfinite(was) and gap > 0 and was - now < HELPED * gap:
             action = before.decision.action
             found[_kind(action, before.decision.changes)] = (
                 f"{action.value} on attempt {before.number} left it {after.finding.diagnosis.value} "
-                f"(loss {_target(before):.4g} → {_target(after):.4g})"
+                f"({key} {was:.4g} → {now:.4g}, target {target:g})"
             )
     return found
 
 
-def without_repeats(finding: Finding, config: dict[str, Any], attempts: list[AttemptRecord]) -> Finding:
+def without_repeats(
+    finding: Finding, config: dict[str, Any], attempts: list[AttemptRecord], success: Success
+) -> Finding:
     """The finding without candidates that would relaunch a configuration an earlier attempt trained,
     or repeat a fix that did not help (in any size) while the evidence is unchanged."""
     tried = [_resolved(a.config) for a in attempts]
-    failed = unhelpful_fixes(attempts)
+    failed = unhelpful_fixes(attempts, success)
     kept, repeated = [], []
     for candidate in finding.candidates:
         if candidate.tool == RELAUNCH_TOOL and _resolved({**config, **candidate.changes}) in tried:
@@ -100,7 +111,7 @@ def without_repeats(finding: Finding, config: dict[str, Any], attempts: list[Att
 
 def decide(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx, attempt = runtime.context, state["attempt"]
-    finding = without_repeats(state["finding"], state["config"], state["attempts"])
+    finding = without_repeats(state["finding"], state["config"], state["attempts"], state["goal"].success)
     events = read_events(RunDir(ctx.tools.attempt_dir(attempt)).metrics)
     decision = consult(ctx, situation(state), finding, events)
     refused = f" (the advisor's call was refused: {decision.rejected})" if decision.rejected else ""

@@ -221,11 +221,11 @@ def test_a_fix_that_did_not_help_is_not_repeated_in_a_larger_size():
         _attempt(1, Diagnosis.UNDERFIT, 4.20, Action.MORE_STEPS),
         _attempt(2, Diagnosis.UNDERFIT, 4.18),
     ]
-    assert (Action.MORE_STEPS, ("max_steps",)) in unhelpful_fixes(attempts)
+    assert (Action.MORE_STEPS, ("max_steps",)) in unhelpful_fixes(attempts, SUCCESS)
     finding = _detect(
         _completed(val_loss=4.18), _steps([4.0 - 0.01 * i for i in range(48)]), {"max_steps": 48}
     )
-    kept = without_repeats(finding, attempts[-1].config, attempts)
+    kept = without_repeats(finding, attempts[-1].config, attempts, SUCCESS)
     assert Action.MORE_STEPS not in {c.action for c in kept.candidates}
 
 
@@ -234,7 +234,9 @@ def test_a_fix_that_helped_may_be_repeated():
         _attempt(1, Diagnosis.UNDERFIT, 4.2, Action.MORE_STEPS),
         _attempt(2, Diagnosis.UNDERFIT, 3.1),
     ]
-    assert unhelpful_fixes(attempts) == {}
+    assert unhelpful_fixes(attempts, SUCCESS) == {}
+    close = [_attempt(1, Diagnosis.UNDERFIT, 5.926, Action.MORE_STEPS), _attempt(2, Diagnosis.UNDERFIT, 5.9)]
+    assert unhelpful_fixes(close, Success(val_loss_below=5.797)) == {}  # 20 % of a small gap is help
 
 
 def test_a_configuration_that_already_failed_is_never_launched_again():
@@ -243,7 +245,7 @@ def test_a_configuration_that_already_failed_is_never_launched_again():
         _completed(val_loss=4.2), _steps([4.0 - 0.05 * i for i in range(12)]), {"max_steps": 12}
     )
     config = attempts[0].config | {"max_steps": 12}
-    kept = without_repeats(finding, config, attempts)  # doubling 12 gives attempt 1's 24 steps
+    kept = without_repeats(finding, config, attempts, SUCCESS)  # doubling 12 gives attempt 1's 24 steps
     assert all(config | c.changes != attempts[0].config for c in kept.candidates if c.changes)
     assert Action.MORE_STEPS not in {c.action for c in kept.candidates}
 
