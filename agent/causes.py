@@ -97,7 +97,14 @@ def explain(finding: Finding, checks: list[Check], config: dict[str, Any]) -> Fi
     if len(causes) > 1:
         candidates.insert(0, _candidate(causes, config))
     named = [
-        {"quantity": c.quantity, "keys": c.keys, "value": c.value, "healthy": c.healthy(), "stage": c.stage}
+        {
+            "quantity": c.quantity,
+            "keys": c.keys,
+            "value": c.value,
+            "figure": c.figure(c.value),
+            "healthy": c.healthy(),
+            "stage": c.stage,
+        }
         for c in causes
     ]
     return finding.model_copy(

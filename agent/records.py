@@ -103,7 +103,8 @@ class Finding(_Record):
     def summary(self) -> str:
         shown = ", ".join(f"{k}={_short(v)}" for k, v in self.evidence.items() if k != "cause")
         causes = [
-            f"{c['quantity']} of {'/'.join(c['keys'])} is {_short(c['value'])} (healthy {c['healthy']})"
+            f"{c['quantity']} of {'/'.join(c['keys'])} is {c.get('figure', _short(c['value']))} "
+            f"(healthy {c['healthy']})"
             for c in self.evidence.get("cause", [])
         ]
         cause = f"; cause: {'; '.join(causes)}" if causes else ""
