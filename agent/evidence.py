@@ -59,7 +59,7 @@ class Check(BaseModel):
     def figure(self, value: float | None) -> str:
         if value is None:
             return "–"
-        return f"{value:.0%}" if self.share else f"{value:.3g}×" if self.times else f"{value:.3g}"
+        return f"{value:.0%}" if self.share else f"{value:.3g}×" if self.times else f"{value:.5g}"
 
     def healthy(self) -> str:
         if self.low is not None and self.high is not None:

@@ -4,7 +4,8 @@
 Prints one line per strategy and case as they finish, then the summary table; writes
 ``bench/results/brokenlora[-quick].json`` and ``.md`` (per-strategy measures, a per-case table, every
 row). ``--quick``: the tiny tier, one seed, 3 healthy controls (the full run has 7 per seed, so 21 over
-3 seeds measure interventions per 20 healthy runs). ``--smoke``: two cases, one seed (what CI runs).
+3 seeds measure interventions per 20 healthy runs). ``--smoke``: two cases, one seed, one control
+(what CI runs).
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--cases", default="", help="comma-separated case names (default: all)")
     parser.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated strategies")
     parser.add_argument(
-        "--controls", type=int, default=None, help="healthy controls per seed (default: 3 quick, 7 full)"
+        "--controls",
+        type=int,
+        default=None,
+        help="healthy controls per seed (default: 1 smoke, 3 quick, 7 full)",
     )
     parser.add_argument("--max-attempts", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
@@ -48,7 +52,8 @@ def _rows(args: argparse.Namespace, seeds: list[int], strategies: list[str]) -> 
     names = [c for c in args.cases.split(",") if c] or None
     if args.smoke:
         names = names or ["nan_lr", "healthy_kv"]
-    controls = args.controls if args.controls is not None else 3 if (args.quick or args.smoke) else 7
+    default_controls = 1 if args.smoke else 3 if args.quick else 7
+    controls = args.controls if args.controls is not None else default_controls
     with tempfile.TemporaryDirectory(prefix="brokenlora-") as temp:
         root = args.workdir or Path(temp)
         root.mkdir(parents=True, exist_ok=True)
