@@ -19,6 +19,7 @@ from langgraph.runtime import Runtime
 from openlora.agent.candidates import RELAUNCH_TOOL, stop
 from openlora.agent.consult import consult, situation
 from openlora.agent.context import Context
+from openlora.agent.detectors import finite_metric
 from openlora.agent.goal import Success
 from openlora.agent.records import Action, AttemptRecord, Decision, DecisionSource, Diagnosis, Finding
 from openlora.agent.state import AgentState, TimelineEntry
@@ -51,14 +52,6 @@ def _goal_metric(success: Success) -> tuple[str, float]:
     return "train_loss", float(success.train_loss_below or 0.0)
 
 
-def _loss(attempt: AttemptRecord, key: str) -> float:
-    try:
-        value = float(attempt.final_metrics.get(key, "nan"))
-    except (TypeError, ValueError):
-        return math.inf
-    return value if math.isfinite(value) else math.inf
-
-
 FixKind = tuple[Action, tuple[str, ...]]  # an action and the settings it changes, in any size
 
 
@@ -75,7 +68,7 @@ def unhelpful_fixes(attempts: list[AttemptRecord], success: Success) -> dict[Fix
     for before, after in itertools.pairwise(attempts):
         if not (before.decision and before.finding and after.finding):
             continue
-        was, now = _loss(before, key), _loss(after, key)
+        was, now = finite_metric(before.final_metrics, key), finite_metric(after.final_metrics, key)
         gap = was - target
         same = after.finding.diagnosis == before.finding.diagnosis
         if same and math.isfinite(was) and gap > 0 and was - now < HELPED * gap:

@@ -58,16 +58,17 @@ def val_losses(events: list[dict[str, Any]]) -> list[float]:
 def targets_met(metrics: dict[str, Any], success: Success) -> bool:
     checks = []
     if success.val_loss_below is not None:
-        checks.append(_metric(metrics, "val_loss") < success.val_loss_below)
+        checks.append(finite_metric(metrics, "val_loss") < success.val_loss_below)
     if success.train_loss_below is not None:
-        checks.append(_metric(metrics, "train_loss") < success.train_loss_below)
+        checks.append(finite_metric(metrics, "train_loss") < success.train_loss_below)
     return bool(checks) and all(checks)
 
 
-def _metric(metrics: dict[str, Any], key: str) -> float:
+def finite_metric(metrics: dict[str, Any], key: str) -> float:
+    """A final metric as a number: missing, unparsable or non-finite (a NaN is stored as "nan") is inf."""
     value = metrics.get(key)
     try:
-        number = float(value)  # a NaN is stored as "nan"
+        number = float(value)
     except (TypeError, ValueError):
         return math.inf
     return number if math.isfinite(number) else math.inf

@@ -137,6 +137,20 @@ class DataFacts:
             val_overlap=validation.train_overlap if validation else 0,
         )
 
+    @property
+    def longest_bytes(self) -> int:
+        return self.length_deciles[-1] if self.length_deciles else 0
+
+    @property
+    def longest_tokens(self) -> float:
+        """The longest example's tokens, counted at the floor of bytes per token (so not too few)."""
+        return self.longest_bytes / BYTES_PER_TOKEN_FLOOR
+
+    @property
+    def whole_example_seq_len(self) -> int:
+        """The shortest max_seq_len (a power of two) that still holds the longest example."""
+        return power_of_two_at_least(self.longest_tokens + TEMPLATE_TOKENS)
+
     def share_longer_than(self, tokens: int) -> float:
         """Estimated share of examples longer than ``tokens`` (interpolated over the deciles)."""
         limit = tokens * BYTES_PER_TOKEN

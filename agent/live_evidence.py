@@ -14,7 +14,6 @@ import statistics
 from typing import Any
 
 from openlora.agent.evidence import (
-    BYTES_PER_TOKEN_FLOOR,
     TEMPLATE_TOKENS,
     Check,
     DataFacts,
@@ -34,16 +33,19 @@ def _longer_sequences(seq_len: int, longest_tokens: float) -> int:
     return power_of_two_at_least(max(2 * seq_len, longest_tokens + TEMPLATE_TOKENS))
 
 
+def _run_start(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return next((e for e in events if e.get("event") == "run_start"), {})
+
+
 def dropped_examples(events: list[dict[str, Any]], config: dict[str, Any], data: DataFacts) -> Check | None:
-    start = next((e for e in events if e.get("event") == "run_start"), None)
-    stats = (start or {}).get("dataset") or {}
+    stats = _run_start(events).get("dataset") or {}
     if "dropped_too_long" not in stats:
         return None
     dropped = int(stats["dropped_too_long"])
     total = dropped + int(stats.get("train_examples", 0)) + int(stats.get("val_examples", 0))
     share = dropped / max(1, total)
     seq = int(config["max_seq_len"])
-    longest = data.length_deciles[-1] / BYTES_PER_TOKEN_FLOOR if data.length_deciles else 2 * seq
+    longest = data.longest_tokens if data.length_deciles else 2 * seq
     return judge(
         "dropped_examples",
         ["max_seq_len"],
@@ -86,8 +88,7 @@ def lr_reached(events: list[dict[str, Any]], config: dict[str, Any]) -> Check | 
         return None
     peak = float(config["learning_rate"])
     share = max(rates) / peak
-    start = next((e for e in events if e.get("event") == "run_start"), {})
-    steps = int(start.get("total_steps") or config.get("max_steps") or len(rates))
+    steps = int(_run_start(events).get("total_steps") or config.get("max_steps") or len(rates))
     return judge(
         "lr_reached",
         ["warmup_steps"],

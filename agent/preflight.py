@@ -18,12 +18,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from openlora.agent.evidence import (
-    BYTES_PER_TOKEN_FLOOR,
     TEMPLATE_TOKENS,
     Check,
     Facts,
     judge,
-    power_of_two_at_least,
 )
 from openlora.trainer.config import TrainConfig
 
@@ -94,8 +92,7 @@ def dropped_share(f: Facts) -> Check:
     """Pairs longer than max_seq_len are dropped whole by the trainer (plain text is chunked)."""
     seq = f.config.max_seq_len
     share = f.data.share_longer_than(seq - TEMPLATE_TOKENS)
-    longest = f.data.length_deciles[-1] if f.data.length_deciles else 0
-    fitting = power_of_two_at_least(longest / BYTES_PER_TOKEN_FLOOR + TEMPLATE_TOKENS)
+    longest = f.data.longest_bytes
     return judge(
         "dropped_share",
         ["max_seq_len"],
@@ -103,7 +100,7 @@ def dropped_share(f: Facts) -> Check:
         f"about {share:.0%} of the examples are longer than max_seq_len {seq} tokens (longest: {longest} "
         "bytes) and would be dropped",
         high=MAX_DROPPED_SHARE,
-        fix_high={"max_seq_len": max(fitting, seq * 2)},
+        fix_high={"max_seq_len": max(f.data.whole_example_seq_len, seq * 2)},
         share=True,
     )
 
@@ -128,16 +125,10 @@ def _with(f: Facts, **settings: Any) -> Facts:
     return dataclasses.replace(f, config=f.config.model_copy(update=settings))
 
 
-def _shortest_whole(f: Facts) -> int:
-    """The shortest max_seq_len (a power of two) that still holds the longest example."""
-    longest = f.data.length_deciles[-1] if f.data.length_deciles else 0
-    return power_of_two_at_least(longest / BYTES_PER_TOKEN_FLOOR + TEMPLATE_TOKENS)
-
-
 def _minibatches(f: Facts, wanted: int) -> dict[str, Any]:
     """The least change that gives ``wanted`` batches per epoch: shorter sequences (never shorter than
     the longest example needs), then also a smaller batch."""
-    shortest = _shortest_whole(f)
+    shortest = f.data.whole_example_seq_len
     seq = f.config.max_seq_len // 2
     while f.config.packing and seq >= shortest:
         if _with(f, max_seq_len=seq).batches_per_epoch >= wanted:
@@ -156,7 +147,9 @@ def batches_per_epoch(f: Facts) -> Check:
     """With packing, sequences far longer than the examples pack a small dataset into a handful of
     sequences: every step then sees all of it, and an epoch is one step."""
     cfg, count = f.config, f.batches_per_epoch
-    most = _with(f, max_seq_len=min(cfg.max_seq_len, _shortest_whole(f)), batch_size=1).batches_per_epoch
+    most = _with(
+        f, max_seq_len=min(cfg.max_seq_len, f.data.whole_example_seq_len), batch_size=1
+    ).batches_per_epoch
     wanted = min(MIN_BATCHES_PER_EPOCH, math.ceil(f.train_rows / cfg.batch_size), most)
     return judge(
         "batches_per_epoch",
