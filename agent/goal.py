@@ -119,6 +119,14 @@ class Goal(_Strict):
             "10 % of the step budget) picks the first learning rate; off: the size prior."
         ),
     )
+    memory_probe: Literal["auto", "off"] = Field(
+        "auto",
+        description=(
+            "auto: when training.batch_size is not pinned, one step at half, the planned and twice the "
+            "planned micro-batch (within 10 % of the step budget) checks the batch fits in memory; off: "
+            "no check."
+        ),
+    )
     bad_data: Literal["stop", "warn"] = Field(
         "stop",
         description="stop: refuse data that does not parse or looks like noise; warn: train anyway.",

@@ -36,6 +36,7 @@ class Plan(BaseModel):
     memory_hits: list[dict[str, Any]] = Field(default_factory=list, description="Remembered fixes applied.")
     preflight: list[Check] = Field(default_factory=list, description="Every setting judged before attempt 1.")
     lr_probe: dict[str, Any] | None = Field(None, description="The learning-rate range test, when one ran.")
+    memory_probe: dict[str, Any] | None = Field(None, description="The memory probe's trials, when it ran.")
 
 
 def estimate_params(base_model: str) -> tuple[float, str]:

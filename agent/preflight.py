@@ -33,7 +33,7 @@ MIN_BATCHES_PER_EPOCH = 4
 MIN_STEPS = 20
 MAX_PASSES = 10.0
 MAX_WARMUP_SHARE = 0.3
-MAX_WEIGHT_DECAY = 0.1
+MAX_DECAYED_SHARE = 0.5  # of the adapter's weights, decayed away over the run
 MAX_LORA_DROPOUT = 0.3
 BETA1_RANGE, BETA2_RANGE = (0.8, 0.99), (0.95, 0.99999)
 GRAD_NORM_RANGE = (0.1, 10.0)
@@ -202,14 +202,20 @@ def warmup_share(f: Facts) -> Check:
 
 
 def weight_decay(f: Facts) -> Check:
-    value = f.config.weight_decay
+    """AdamW's decoupled decay multiplies the weights by (1 - lr * weight_decay) every step: the share
+    of the adapter it removes over the run (at the peak lr, an upper bound) is what harms learning."""
+    cfg = f.config
+    per_step = min(1.0, cfg.learning_rate * cfg.weight_decay)
+    removed = 1.0 - (1.0 - per_step) ** f.steps
     return judge(
         "weight_decay",
         ["weight_decay"],
-        value,
-        f"weight_decay {value:g} pulls the adapter toward zero each step",
-        high=MAX_WEIGHT_DECAY,
+        removed,
+        f"weight_decay {cfg.weight_decay:g} at lr {cfg.learning_rate:g} over {f.steps} steps decays away "
+        f"up to {removed:.0%} of the adapter's weights",
+        high=MAX_DECAYED_SHARE,
         fix_high={"weight_decay": 0.0},
+        share=True,
     )
 
 
@@ -419,8 +425,9 @@ UNJUDGED: dict[str, str] = {
     "response_column": "checked by the data reader; a missing column becomes a data_error finding",
     "text_column": "checked by the data reader; a missing column becomes a data_error finding",
     "lr_scheduler": "cosine, linear and constant all train; no range separates a good choice here",
-    "batch_size": "its memory is judged live (an out-of-memory status; no memory probe yet); its effect "
-    "on steps is judged by batches_per_epoch, optimizer_steps and passes",
+    "batch_size": "no range: its memory is measured, not estimated (the memory probe before attempt 1 "
+    "when the goal leaves it unpinned, an out-of-memory status live); its effect on steps is judged by "
+    "batches_per_epoch, optimizer_steps and passes",
     "grad_accum": "its effect on steps is judged by optimizer_steps and passes",
     "gradient_checkpointing": "a memory/speed trade judged live by the out-of-memory finding",
     "memory_limit_gb": "judged live: an out-of-memory status is the evidence",

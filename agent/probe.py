@@ -1,4 +1,5 @@
-"""Graph node between plan and launch: a measured learning rate instead of the size prior alone.
+"""Graph node between plan and launch: a micro-batch measured to fit (``agent.batch_probe``), then a
+measured learning rate instead of the size prior alone.
 
 When the goal leaves ``learning_rate`` to the supervisor (not pinned, not set by a remembered fix)
 and ``lr_probe: auto``, a learning-rate range test (the ``probe_learning_rate`` tool) trains the
@@ -14,6 +15,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from openlora.agent.batch_probe import fit_batch
 from openlora.agent.context import Context
 from openlora.agent.facts import facts_for
 from openlora.agent.preflight import LR_RANGE
@@ -47,7 +49,19 @@ def _skip_reason(state: AgentState, steps: int) -> str | None:
 
 
 def probe(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-    ctx, planned = runtime.context, state["plan"]
+    """The memory probe, then the learning-rate probe on the config it leaves."""
+    ctx = runtime.context
+    config, batch, text = fit_batch(state, ctx)
+    first = [ctx.recorder.say("probe", text)]
+    plan = state["plan"].model_copy(
+        update={"config": config, "memory_probe": batch, "notes": [*state["plan"].notes, text]}
+    )
+    update = _learning_rate(state | {"config": config, "plan": plan}, ctx)
+    return {"plan": plan, "config": config, **update, "timeline": first + update.get("timeline", [])}
+
+
+def _learning_rate(state: AgentState, ctx: Context) -> dict[str, Any]:
+    planned = state["plan"]
     steps = probe_steps(state)
     skipped = _skip_reason(state, steps)
     if skipped is not None:

@@ -68,7 +68,7 @@ def write_report(run: GoalRun) -> dict[str, str]:
             f"{hit['similarity']}) fixed by {hit['fix']}"
         )
     lines += _preflight_lines(run)
-    lines += _probe_lines(run)
+    lines += _memory_probe_lines(run) + _probe_lines(run)
     lines += ["", "## Attempts", ""]
     for attempt in run.attempts:
         lines += [*_attempt_lines(attempt), ""]
@@ -117,6 +117,29 @@ def _probe_lines(run: GoalRun) -> list[str]:
     ]
     for step, (lr, loss) in enumerate(found["curve"], start=1):
         lines.append(f"| {step} | {lr:.3g} | {loss:.4g} |")
+    return lines
+
+
+def _memory_probe_lines(run: GoalRun) -> list[str]:
+    """The memory probe's trials, one row a micro-batch size."""
+    found = run.plan.memory_probe if run.plan else None
+    if not found or not found.get("trials"):
+        return []
+    lines = [
+        "",
+        "## Memory probe",
+        "",
+        f"One step per micro-batch of the longest training sequence on {found['device']} "
+        f"({found['budget_gib']} GiB to fit into), {found['seconds']:g} s; largest that fits: "
+        f"{found['largest_fitting'] or 'none'}.",
+        "",
+        "| batch_size | tokens | fits | peak GiB | seconds |",
+        "|---|---|---|---|---|",
+    ]
+    for t in found["trials"]:
+        fits = "yes" if t["fits"] else "out of memory"
+        peak = f"{t['peak_gib']:.3f}"
+        lines.append(f"| {t['batch_size']} | {t['tokens']} | {fits} | {peak} | {t['seconds']:g} |")
     return lines
 
 

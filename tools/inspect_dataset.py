@@ -2,9 +2,10 @@
 
 Rows are parsed with the trainer's own reader; samples are truncated and quoted as data so their
 text can never read as instructions to the advisor. ``blocking`` lists the problems no training
-setting can fix (a file that does not parse, responses that look like noise): the supervisor stops
-before the first attempt on them unless the goal says ``bad_data: warn``. A missing or misnamed column
-is not blocking: a column mapping can fix it.
+setting can fix (a file that does not parse, responses that look like noise, a validation file that
+cannot measure the goal: mostly training rows, or rows of another kind): the supervisor stops before
+the first attempt on them unless the goal says ``bad_data: warn``. A missing or misnamed column is not
+blocking: a column mapping can fix it.
 """
 
 import statistics
@@ -20,6 +21,9 @@ from openlora.trainer.data_files import ColumnMap, DataError, Record, read_recor
 
 GARBLED = "garbled responses"  # the detectors look for this prefix
 GARBLED_RECURRING_SHARE = 0.2
+# Past this share of validation rows that are also training rows, the validation loss measures
+# memorisation rather than the goal (below it the overlap is named as a warning).
+MAX_MEASURABLE_OVERLAP = 0.5
 FIXABLE_BY_MAPPING = ("missing ", "must be text")  # reasons a column mapping can fix
 Found = tuple[str, str, bool] | None  # (problem, suggestion, blocking)
 DatasetId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
@@ -103,11 +107,13 @@ def _relation_to_training(ctx: RunContext, records: list[Record], report: Datase
     report.train_overlap = sum(1 for r in records if _text(r) in seen)
     found: list[Found] = []
     if report.train_overlap:
+        share = report.train_overlap / max(1, len(records))
         found.append(
             (
-                f"{report.train_overlap} of {len(records)} validation rows also appear in the training file",
+                f"{report.train_overlap} of {len(records)} validation rows ({share:.0%}) also appear in the "
+                "training file",
                 "remove them from one file: the validation loss of a row trained on measures memorisation",
-                False,
+                share > MAX_MEASURABLE_OVERLAP,
             )
         )
     train_kinds, kinds = set(Counter(r.kind for r in training)), set(report.kinds)
@@ -116,7 +122,7 @@ def _relation_to_training(ctx: RunContext, records: list[Record], report: Datase
             (
                 f"the validation rows are {sorted(kinds)} while the training rows are {sorted(train_kinds)}",
                 "validate on rows of the same kind: the loss of another format measures another task",
-                False,
+                True,
             )
         )
     return found

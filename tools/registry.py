@@ -24,6 +24,7 @@ from openlora.tools.export_model import export_model
 from openlora.tools.inspect_dataset import inspect_dataset
 from openlora.tools.launch_run import launch_run
 from openlora.tools.patch_hyperparams import patch_hyperparams
+from openlora.tools.probe_batch_size import probe_batch_size
 from openlora.tools.probe_learning_rate import probe_learning_rate
 from openlora.tools.read_telemetry import read_telemetry
 from openlora.tools.recall_incidents import recall_incidents
@@ -41,6 +42,7 @@ FUNCTIONS: list[Callable[..., dict[str, Any]]] = [
     stop_run,
     inspect_dataset,
     probe_learning_rate,
+    probe_batch_size,
     recall_incidents,
     export_model,
     synthesize_data,

@@ -129,6 +129,11 @@ class GoalDir:
         return RunDir(self.root / "lr-probe")
 
     @property
+    def memory_probe(self) -> RunDir:
+        """The run folder of the memory probe (the largest micro-batch that fits) made before attempt 1."""
+        return RunDir(self.root / "memory-probe")
+
+    @property
     def data(self) -> Path:
         """Datasets the supervisor derives (filtered, synthesized); nothing is written elsewhere."""
         return self.root / "data"

@@ -2,8 +2,9 @@
 [--controls N]``
 
 Prints one line per strategy and case as they finish, then the summary table; writes
-``bench/results/brokenlora[-quick].json`` and ``.md`` (per-strategy measures, a per-case table, every
-row). ``--quick``: the tiny tier, one seed, 3 healthy controls (the full run has 7 per seed, so 21 over
+``bench/results/brokenlora[-smollm2][-quick].json`` and ``.md`` (per-strategy measures, tables per fault
+class and per case, every row, and the validity check: planted faults that met the target as configured).
+``--quick``: one seed, 3 healthy controls (the full run has 7 per seed, so 21 over
 3 seeds measure interventions per 20 healthy runs). ``--smoke``: two cases, one seed, one control
 (what CI runs).
 """
@@ -17,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.brokenlora.report import markdown, per_case_table, summarize
+from bench.brokenlora.report import markdown, not_faults, per_case_table, summarize
 from bench.brokenlora.run import run_grid
 from bench.brokenlora.strategies import STRATEGIES
 
@@ -26,7 +27,7 @@ RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.brokenlora", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny tier, one seed")
+    parser.add_argument("--quick", action="store_true", help="one seed, 3 healthy controls")
     parser.add_argument("--smoke", action="store_true", help="two cases, one seed (CI)")
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0, 1, …)")
     parser.add_argument("--tier", choices=["tiny", "smollm2"], default="tiny")
@@ -91,13 +92,31 @@ def main(argv: list[str] | None = None) -> dict:
     }
     table = markdown(summary, meta)
     print("\n" + table)
-    suffix = "-smoke" if args.smoke else "-quick" if args.quick else f"-{args.tier}"
+    tier = "" if args.tier == "tiny" else f"-{args.tier}"
+    suffix = "-smoke" if args.smoke else f"{tier}-quick" if args.quick else f"-{args.tier}"
+    invalid = not_faults(rows)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"brokenlora{suffix}.json").write_text(
-        json.dumps({"meta": meta, "strategies": summary, "rows": rows}, indent=1, default=str)
+        json.dumps(
+            {"meta": meta | {"not_faults": invalid}, "strategies": summary, "rows": rows},
+            indent=1,
+            default=str,
+        )
     )
+    validity = (
+        "Validity: every planted fault missed the target as configured.\n"
+        if not invalid
+        else f"Validity: these planted faults met the target as configured (not faults here): {invalid}\n"
+    )
+    print(validity)
     (args.out / f"brokenlora{suffix}.md").write_text(
-        table + "\nPer case (handled / runs):\n\n" + per_case_table(summary)
+        table
+        + "\n"
+        + validity
+        + "\nPer fault class (handled / runs):\n\n"
+        + per_case_table(summary, by_class=True)
+        + "\nPer case (handled / runs):\n\n"
+        + per_case_table(summary)
     )
     return summary
 

@@ -37,15 +37,18 @@ TINY_REFERENCE: dict[str, Any] = {
     "save_every": 20,
     "num_threads": 1,
 }
+# The known-good SmolLM2 config: the size prior's lr, one pass over the 48 training rows, sequences that
+# hold the longest example (one thread each: two attempts share the two cores).
 SMOLLM_REFERENCE: dict[str, Any] = {
     "learning_rate": 1e-3,
     "lr_scheduler": "cosine",
-    "max_steps": 16,
-    "max_seq_len": 128,
+    "max_steps": 12,
+    "max_seq_len": 48,
     "batch_size": 4,
     "val_fraction": 0.2,
-    "eval_every": 8,
-    "save_every": 8,
+    "eval_every": 4,
+    "save_every": 6,
+    "num_threads": 1,
 }
 
 
@@ -100,15 +103,19 @@ class Case:
     overrides: dict[str, Any] = field(default_factory=dict)
     data: str = "clean"  # clean | garbled_file | masked | shuffled_noise | random_unique
     rows: int = 60
-    kind: str = "fault"  # fault | trap | compound | control
+    kind: str = "fault"  # fault | trap | compound | ambiguous | control
+    # A validation file beside the training file: "" (none: val_fraction), "overlap" (its rows drawn
+    # from the training rows), "other_kind" (plain text while the training rows are pairs).
+    eval_data: str = ""
+    overlap: float = 0.0  # the share of the validation file's rows that are training rows
     tiers: tuple[str, ...] = ("tiny", "smollm2")
     control_index: int = 0  # healthy controls of one task differ by their training seed
 
 
 def draw_cases(seed: int, tier: str = "tiny", controls: int = 3) -> list[Case]:
-    """The cases of a tier (13 faults on the tiny tier, 14 in all) with fault sizes drawn from their
-    ranges by ``seed``, plus ``controls`` healthy runs (one per task, then more with other seeds)."""
-    faults = [case for case in _all_cases(seed) if tier in case.tiers]
+    """The cases of a tier (13 faults on the tiny tier, 25 on the smollm2 tier) with fault sizes drawn
+    from their ranges by ``seed``, plus ``controls`` healthy runs (one per task, then more)."""
+    faults = [case for case in _all_cases(seed) + _setting_cases(seed) if tier in case.tiers]
     tasks = list(TASKS)
     healthy = [
         Case(
@@ -143,7 +150,9 @@ def _all_cases(seed: int) -> list[Case]:
             "overfit",
             "kv",
             "rescue",
-            {"max_steps": r.randint(300, 400), "learning_rate": 0.1, "eval_every": 20},
+            # 100-133 steps (the draw is kept as it was so the tiny tier's later draws do not move):
+            # 15-20 passes over 26 training rows at 3× the size prior's lr
+            {"max_steps": r.randint(300, 400) // 3, "learning_rate": 3e-3, "eval_every": 20},
             data="random_unique",
             rows=32,
             tiers=("smollm2",),  # the tiny model cannot even memorise 32 pairs: no overfit to induce
@@ -200,6 +209,116 @@ def _all_cases(seed: int) -> list[Case]:
             kind="trap",
         ),
     ]
+
+
+SMOLLM = ("smollm2",)
+
+
+def _setting_cases(seed: int) -> list[Case]:
+    """The smollm2 tier's faults of one setting each (one per key the pre-flight check judges and a
+    short run can show), validation-file faults, multi-cause faults, and ambiguous underfits (a lr
+    inside the prior's range but low, with one pass: more steps and a higher lr are both plausible
+    from the symptom alone, which is where an advisor could beat the rules)."""
+    r = random.Random(f"settings-{seed}")
+    return [
+        Case(
+            "lora_scale_low",
+            "lora_scale",
+            "labels",
+            "rescue",
+            {"lora_alpha": round(r.uniform(0.01, 0.05), 3)},
+            tiers=SMOLLM,
+        ),
+        Case(
+            "lora_dropout_high",
+            "lora_dropout",
+            "kv",
+            "rescue",
+            {"lora_dropout": round(r.uniform(0.9, 0.97), 3)},
+            tiers=SMOLLM,
+        ),
+        Case("warmup_too_long", "warmup", "kv", "rescue", {"warmup_steps": r.randint(80, 200)}, tiers=SMOLLM),
+        Case("seq_too_short", "sequence", "json", "rescue", {"max_seq_len": r.randint(16, 20)}, tiers=SMOLLM),
+        Case(
+            "adam_beta2_low",
+            "adam",
+            "labels",
+            "rescue",
+            {"adam_beta2": round(r.uniform(0.01, 0.1), 3), "learning_rate": 3e-3},
+            tiers=SMOLLM,
+        ),
+        Case(
+            "grad_clip_off_high_lr",
+            "clipping",
+            "json",
+            "rescue",
+            {"max_grad_norm": 0.0, "learning_rate": round(r.uniform(0.05, 0.2), 3)},
+            tiers=SMOLLM,
+        ),
+        Case(
+            "val_overlap",
+            "validation",
+            "json",
+            "stop",
+            eval_data="overlap",
+            overlap=round(r.uniform(0.6, 1.0), 2),
+            tiers=SMOLLM,
+        ),
+        Case("val_other_kind", "validation", "labels", "stop", eval_data="other_kind", tiers=SMOLLM),
+        Case(
+            "multi_low_lr_long_warmup",
+            "plateau",
+            "labels",
+            "rescue",
+            {"learning_rate": r.uniform(1e-6, 1e-5), "warmup_steps": r.randint(60, 120)},
+            kind="compound",
+            tiers=SMOLLM,
+        ),
+        Case(
+            "multi_short_seq_high_lr",
+            "sequence",
+            "kv",
+            "rescue",
+            {"max_seq_len": 16, "learning_rate": r.uniform(20, 50)},
+            kind="compound",
+            tiers=SMOLLM,
+        ),
+        Case(
+            "ambiguous_underfit_kv",
+            "ambiguous",
+            "kv",
+            "rescue",
+            {"learning_rate": r.uniform(1.1e-4, 1.6e-4)},
+            kind="ambiguous",
+            tiers=SMOLLM,
+        ),
+        Case(
+            "ambiguous_underfit_json",
+            "ambiguous",
+            "json",
+            "rescue",
+            {"learning_rate": r.uniform(1.1e-4, 1.6e-4)},
+            kind="ambiguous",
+            tiers=SMOLLM,
+        ),
+    ]
+
+
+def write_eval_dataset(case: Case, train: Path, folder: Path, seed: int) -> Path | None:
+    """The case's validation file, when it has one: training rows (``overlap`` of them) or plain text."""
+    if not case.eval_data:
+        return None
+    rng = random.Random(f"{case.task}-eval-{seed}")
+    training = [json.loads(line) for line in train.read_text(encoding="utf-8").splitlines() if line.strip()]
+    fresh = TASKS[case.task](rng, 12)
+    if case.eval_data == "overlap":
+        shared = round(case.overlap * len(fresh))
+        rows: list[dict[str, str]] = rng.sample(training, shared) + fresh[shared:]
+    else:
+        rows = [{"text": f"{row['prompt']} {row['response']}"} for row in fresh]
+    path = folder / f"{case.name}-eval.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
 
 
 def write_dataset(case: Case, folder: Path, seed: int) -> Path:

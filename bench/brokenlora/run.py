@@ -19,7 +19,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.brokenlora.cases import SMOLLM_REFERENCE, TINY_REFERENCE, Case, draw_cases, write_dataset
+from bench.brokenlora.cases import (
+    SMOLLM_REFERENCE,
+    TINY_REFERENCE,
+    Case,
+    draw_cases,
+    write_dataset,
+    write_eval_dataset,
+)
 
 TARGET_SHARE = 0.5
 REPEATED = ("nan_lr", "lr_too_low", "too_few_steps", "oom_batch")  # fault classes met a second time
@@ -31,47 +38,27 @@ def reference_config(tier: str) -> dict[str, Any]:
 
 
 def prepare(
-    tier: str, base: str, seed: int, root: Path, names: list[str] | None, controls: int = 3
+    tier: str,
+    base: str,
+    seed: int,
+    root: Path,
+    names: list[str] | None,
+    controls: int = 3,
+    workers: int = 2,
 ) -> list[dict[str, Any]]:
-    """Cases with their data, broken config, reference losses and target (references run here)."""
-    from bench.brokenlora.trials import train_once
-
-    prepared, references = [], {}
+    """Cases with their data, broken config, reference losses and target (references run here,
+    ``workers`` at a time: each is a trainer subprocess)."""
+    cases, references = [], {}
     for case in draw_cases(seed, tier, controls):
         if names and case.name not in names:
             continue
-        data = write_dataset(case, root / "data", seed)
-        broken = {
-            **reference_config(tier),
-            "name": case.name,
-            "base_model": base,
-            "dataset": str(data),
-            **case.overrides,
-        }
-        if case.kind == "control":
-            # A healthy run with its own training seed; its target comes from itself, so it meets its
-            # goal as configured and the only right action is to leave it alone.
-            broken["seed"] = seed * 100 + 1 + case.control_index
-            key: tuple[Any, ...] = ("control", case.name)
-            reference = {**broken, "name": "reference"}
-        else:
-            key = (case.task, case.rows, CLEAN_FOR.get(case.data, case.data))
-            clean = Case(case.name + "-clean", case.fault, case.task, case.expect, rows=case.rows)
-            clean_data = write_dataset(clean, root / "data", seed) if case.data != "clean" else data
-            reference = {
-                **reference_config(tier),
-                "name": "reference",
-                "base_model": base,
-                "dataset": str(clean_data),
-            }
-        if key not in references:
-            trial = train_once(reference, root / "references" / "-".join(map(str, key)))
-            if trial.status != "completed" or trial.val_loss is None or trial.first_loss is None:
-                raise RuntimeError(
-                    f"the reference of {case.name} did not train: {trial.status} {trial.message}"
-                )
-            references[key] = (trial.first_loss, trial.val_loss)
-        first, ref_val = references[key]
+        broken, key, reference = _case_configs(tier, base, case, root, seed)
+        references.setdefault(key, reference)
+        cases.append((case, broken, key))
+    measured = _train_references(references, root / "references", workers)
+    prepared = []
+    for case, broken, key in cases:
+        first, ref_val = measured[key]
         prepared.append(
             {
                 "case": case,
@@ -82,6 +69,46 @@ def prepare(
             }
         )
     return prepared
+
+
+def _case_configs(
+    tier: str, base: str, case: Case, root: Path, seed: int
+) -> tuple[dict[str, Any], tuple[Any, ...], dict[str, Any]]:
+    """The case's broken config, the key its reference is shared under, and that reference's config."""
+    data = write_dataset(case, root / "data", seed)
+    broken = {**reference_config(tier), "name": case.name, "base_model": base, "dataset": str(data)}
+    broken |= case.overrides
+    validation = write_eval_dataset(case, data, root / "data", seed)
+    if validation is not None:
+        broken["val_dataset"] = str(validation)
+    if case.kind == "control":
+        # A healthy run with its own training seed; its target comes from itself, so it meets its
+        # goal as configured and the only right action is to leave it alone.
+        broken["seed"] = seed * 100 + 1 + case.control_index
+        return broken, ("control", case.name), {**broken, "name": "reference"}
+    key = (case.task, case.rows, CLEAN_FOR.get(case.data, case.data))
+    clean = Case(case.name + "-clean", case.fault, case.task, case.expect, rows=case.rows)
+    clean_data = write_dataset(clean, root / "data", seed) if case.data != "clean" else data
+    reference = {**reference_config(tier), "name": "reference", "base_model": base}
+    return broken, key, {**reference, "dataset": str(clean_data)}
+
+
+def _train_references(
+    references: dict[tuple[Any, ...], dict[str, Any]], folder: Path, workers: int
+) -> dict[tuple[Any, ...], tuple[float, float]]:
+    """Each reference's first-step and final validation loss; a reference that fails stops the bench."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bench.brokenlora.trials import train_once
+
+    def measure(key: tuple[Any, ...]) -> tuple[float, float]:
+        trial = train_once(references[key], folder / "-".join(map(str, key)))
+        if trial.status != "completed" or trial.val_loss is None or trial.first_loss is None:
+            raise RuntimeError(f"the reference {key} did not train: {trial.status} {trial.message}")
+        return trial.first_loss, trial.val_loss
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return dict(zip(references, pool.map(measure, references), strict=True))
 
 
 def run_strategy(
@@ -160,10 +187,10 @@ def run_grid(
 
     rows: list[dict[str, Any]] = []
     for seed in seeds:
-        prepared = prepare(tier, base, seed, root / f"seed-{seed}", names, controls)
+        prepared = prepare(tier, base, seed, root / f"seed-{seed}", names, controls, workers)
         repeat_names = [n for n in REPEATED if not names or n in names]
         repeats = (
-            prepare(tier, base, seed + 1000, root / f"seed-{seed}-repeat", repeat_names)
+            prepare(tier, base, seed + 1000, root / f"seed-{seed}-repeat", repeat_names, 0, workers)
             if repeat_names
             else []
         )

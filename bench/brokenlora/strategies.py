@@ -50,6 +50,7 @@ class Outcome:
     final_val: float | None
     interventions: int = 0
     raised_lr: bool = False
+    first_met: bool | None = None  # whether attempt 1 (the case as configured) met the target
     decisions: list[dict[str, Any]] = field(default_factory=list)  # advisor decisions (openlora only)
 
 
@@ -59,7 +60,12 @@ def _attempts_from_trials(trials: list[Trial], target: float) -> Outcome:
     )
     failed = sum(t.seconds for t in (trials[:-1] if reached else trials))
     return Outcome(
-        reached, len(trials), failed, trials[-1].val_loss if trials else None, max(0, len(trials) - 1)
+        reached,
+        len(trials),
+        failed,
+        trials[-1].val_loss if trials else None,
+        max(0, len(trials) - 1),
+        first_met=_met(trials[0], target) if trials else None,
     )
 
 
@@ -180,10 +186,14 @@ def _goal_file(env: Env, memory: bool) -> Path:
         "dataset": env.broken["dataset"],
         "success": {"val_loss_below": round(env.target, 6)},
         "budget": {"max_attempts": env.max_attempts, "max_wall_minutes": env.max_wall_s / 60},
-        "training": {k: v for k, v in env.broken.items() if k not in ("name", "base_model", "dataset")},
+        "training": {
+            k: v for k, v in env.broken.items() if k not in ("name", "base_model", "dataset", "val_dataset")
+        },
         "evaluation": {"samples": 0},
         "memory": memory,
     }
+    if env.broken.get("val_dataset"):
+        goal["eval_dataset"] = env.broken["val_dataset"]
     env.workdir.mkdir(parents=True, exist_ok=True)
     goal_path = env.workdir / "goal.yaml"
     goal_path.write_text(yaml.safe_dump(goal), encoding="utf-8")
@@ -229,6 +239,7 @@ def _supervised(env: Env, memory: bool, advisor: Any = None) -> Outcome:
     raised = any([d.pop("raised_lr") for d in decisions])  # a list: every decision loses the key
     patches = sum(len(a.patches) for a in attempts)
     last_val = attempts[-1].final_metrics.get("val_loss") if attempts else None
+    first_val = attempts[0].final_metrics.get("val_loss") if attempts else None
     return Outcome(
         reached,
         len(attempts),
@@ -237,6 +248,7 @@ def _supervised(env: Env, memory: bool, advisor: Any = None) -> Outcome:
         interventions=len([d for d in decisions if d["action"] != "stop"]) + patches,
         raised_lr=raised,
         decisions=decisions,
+        first_met=None if first_val is None else bool(first_val <= env.target),
     )
 
 

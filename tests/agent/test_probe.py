@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +68,72 @@ def test_the_probe_refuses_an_empty_range(tmp_path):
             {"low": 0.1, "high": 0.01, "steps": 8},
             {"training_config": {"dataset": "x.jsonl"}},
         )
+
+
+def _long_rows(path, n: int = 40):
+    """Rows of about a thousand tokens each: at memory_limit_gb 0.03 a micro-batch of 2 of them fits
+    the tiny llama and one of 4 does not (measured on the 2-core CPU machine)."""
+    import json
+
+    rows = [{"prompt": f"key {i} " * 60, "response": f"value {i} " * 60} for i in range(n)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def test_the_sizes_tried_stay_within_the_budget():
+    from openlora.agent.batch_probe import candidate_sizes
+
+    assert candidate_sizes(4, 6.0) == [2, 4, 8]
+    assert candidate_sizes(4, 1.0) == [2, 4]  # twice the plan would cost two planned steps more
+    assert candidate_sizes(1, 6.0) == [1, 2]
+
+
+def test_the_memory_probe_finds_the_largest_batch_that_fits(tiny_llama, tmp_path):
+    data = _long_rows(tmp_path / "long.jsonl")
+    config = TrainConfig.model_validate(
+        {
+            "base_model": str(tiny_llama),
+            "dataset": str(data),
+            "max_seq_len": 1024,
+            "num_threads": 1,
+            "memory_limit_gb": 0.03,
+        }
+    ).model_dump()
+    ctx = ToolContext(tmp_path / "goal", {"train": data})
+    found = registry.invoke("probe_batch_size", ctx, {"sizes": [4, 1, 2, 8]}, {"training_config": config})
+    assert found["status"] == "completed" and found["device"] == "cpu"
+    tried = [(t["batch_size"], t["fits"]) for t in found["trials"]]
+    assert tried == [(1, True), (2, True), (4, False)]  # smallest first, stopped at the first that fails
+    peaks = [t["peak_gib"] for t in found["trials"]]
+    assert peaks == sorted(peaks) and all(t["tokens"] > 900 for t in found["trials"])
+    assert found["largest_fitting"] == 2
+    assert sorted(p.name for p in (tmp_path / "goal").iterdir()) == ["memory-probe"]
+    with pytest.raises(ToolError, match="sizes"):
+        registry.invoke("probe_batch_size", ctx, {"sizes": [0]}, {"training_config": config})
+
+
+def test_a_planned_batch_that_does_not_fit_is_split_before_attempt_1(home, tiny_llama, tmp_path):
+    import json
+
+    from openlora.agent.runner import run_goal
+    from tests.agent.conftest import write_goal
+
+    data = _long_rows(tmp_path / "long.jsonl")
+    training = {"memory_limit_gb": 0.03, "max_seq_len": 1024, "max_steps": 4, "learning_rate": 0.01}
+    goal = write_goal(
+        tmp_path / "goal",
+        tiny_llama,
+        data,
+        training=training | {"num_threads": 1},
+        success={"val_loss_below": 100.0},
+        budget={"max_attempts": 2, "max_wall_minutes": 10},
+    )
+    lines: list[str] = []
+    final = run_goal(goal, tmp_path / "runs", echo=lines.append, poll_s=0.1)
+    (line,) = [text for text in lines if text.startswith("[probe] memory probe")]
+    assert "batch_size 4 does not fit: batch_size 2 with grad_accum 2" in line
+    assert final.outcome == "success" and len(final.attempts) == 1
+    spec = json.loads((Path(final.attempts[0].run_dir) / "spec.json").read_text())
+    assert (spec["batch_size"], spec["grad_accum"]) == (2, 2)
+    report = (Path(final.run_root) / "report.md").read_text()
+    assert "## Memory probe" in report and "| 4 | " in report and "out of memory" in report

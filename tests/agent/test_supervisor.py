@@ -130,7 +130,7 @@ def test_kill_and_resume_runs_one_trainer_at_a_time_and_applies_each_patch_once(
         tmp_path / "goal",
         tiny_llama,
         kv_dataset,
-        training={"max_steps": 2500, "eval_every": 500, "save_every": 500},
+        training={"max_steps": 500, "eval_every": 250, "save_every": 250},
     )
     runs = tmp_path / "runs"
     agent = subprocess.Popen(
@@ -218,6 +218,18 @@ def test_data_that_looks_like_noise_is_refused_before_any_training(home, tiny_ll
     final = run_goal(warned, tmp_path / "runs", echo=lambda _: None, poll_s=0.1)
     assert len(final.attempts) == 1 and final.outcome == "failed"
     assert final.attempts[0].decision.action == "stop"
+
+
+def test_a_validation_file_of_training_rows_is_refused_before_any_training(
+    home, tiny_llama, kv_dataset, tmp_path
+):
+    """A validation loss over rows the adapter trains on cannot measure the goal: no success is reported."""
+    goal = write_goal(tmp_path / "goal", tiny_llama, kv_dataset, eval_dataset=str(kv_dataset))
+    lines: list[str] = []
+    final = run_goal(goal, tmp_path / "runs", echo=lines.append, poll_s=0.1)
+    assert final.outcome == "failed" and final.attempts == []
+    refusal = next(line for line in lines if line.startswith("[refuse]"))
+    assert "validation file: 60 of 60 validation rows (100%) also appear in the training file" in refusal
 
 
 def test_the_first_lr_is_measured_and_a_pinned_fault_is_named_before_training(

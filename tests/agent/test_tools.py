@@ -126,7 +126,15 @@ def test_a_validation_file_is_judged_against_the_training_file(tmp_path):
     ctx = ToolContext(tmp_path, {"train": train, "eval": shared})
     report = inspect_dataset(ctx, "eval")
     assert report["train_overlap"] == 8
-    assert "8 of 9 validation rows also appear in the training file" in report["problems"]
-    other = inspect_dataset(ToolContext(tmp_path, {"train": train, "eval": text}), "eval")["problems"]
-    assert any("validation rows are ['text'] while the training rows are ['pair']" in p for p in other)
+    # Mostly training rows: the validation loss would measure memorisation, so the gate blocks.
+    assert report["blocking"] == ["8 of 9 validation rows (89%) also appear in the training file"]
+    fresh = [{"prompt": f"key new {i}", "response": f"value {i}"} for i in range(9)]
+    mostly_new = write_jsonl(tmp_path / "val2.jsonl", [train_rows[0], *fresh])
+    light = inspect_dataset(ToolContext(tmp_path, {"train": train, "eval": mostly_new}), "eval")
+    assert "1 of 10 validation rows (10%) also appear in the training file" in light["problems"]
+    assert light["blocking"] == []  # a little overlap is named, not blocking
+    other = inspect_dataset(ToolContext(tmp_path, {"train": train, "eval": text}), "eval")
+    assert any(
+        "validation rows are ['text'] while the training rows are ['pair']" in p for p in other["blocking"]
+    )
     assert inspect_dataset(ToolContext(tmp_path, {"train": train}), "train")["train_overlap"] == 0

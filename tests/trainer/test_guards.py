@@ -96,7 +96,7 @@ def test_live_lr_patch_shows_in_next_step(tiny_llama, kv_dataset, tmp_path, run_
         tmp_path / "run",
         base_model=str(tiny_llama),
         dataset=str(kv_dataset),
-        max_steps=3000,
+        max_steps=300,
         learning_rate=1e-3,
         save_every=100_000,
         eval_every=100_000,
