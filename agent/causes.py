@@ -28,7 +28,6 @@ _NOT_LEARNING = (
     ("warmup_share", HIGH),
     ("lora_scale", LOW),
     ("weight_decay", HIGH),
-    ("lora_dropout", HIGH),
     ("adam_beta1", HIGH),
     ("sequence_fill", LOW),
 )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,8 +19,12 @@ import pytest
 from tests.fixtures.tiny_models import build_tiny_model
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-# Never touch the developer's ~/.openlora: every test session gets its own home (subprocesses inherit it).
+# Never touch the developer's ~/.openlora: every test session gets its own home (subprocesses inherit it),
+# and its own cache of dequantized GGUF models (the first SmolLM2 load of the session makes it, as on a
+# fresh machine), removed when the session ends.
 os.environ["OPENLORA_HOME"] = tempfile.mkdtemp(prefix="openlora-home-")
+os.environ["OPENLORA_CACHE"] = tempfile.mkdtemp(prefix="openlora-cache-")
+atexit.register(shutil.rmtree, os.environ["OPENLORA_CACHE"], True)
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 # Tests over ~20 s on a 2-core CPU machine (seconds measured there) in files whose owners have not marked

@@ -2,12 +2,14 @@
 
 One short training run (8 steps on the bundled quickstart example) serves every test here; it runs
 through `openlora-agent train` with `outputs: [gguf-adapter, gguf]`, so the exports are made by the
-trainer itself when the run completes.
+trainer itself when the run completes. It loads the GGUF itself (a cache folder of its own, empty at
+first) and leaves the dequantized copy there, which the cache test then trains from.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +31,12 @@ PROMPT = (
 
 
 @pytest.fixture(scope="module")
-def smollm2_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def smollm2_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("gguf-cache")
+
+
+@pytest.fixture(scope="module")
+def smollm2_run(tmp_path_factory: pytest.TempPathFactory, smollm2_cache: Path) -> Path:
     folder = tmp_path_factory.mktemp("smollm2")
     text = (EXAMPLE / "train.yaml").read_text(encoding="utf-8")
     text = text.replace("dataset: logs.jsonl", f"dataset: {EXAMPLE / 'logs.jsonl'}")
@@ -39,10 +46,35 @@ def smollm2_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config.write_text(text, encoding="utf-8")
     run_dir = folder / "run"
     proc = subprocess.run(
-        [CLI, "train", str(config), "--run-dir", str(run_dir)], capture_output=True, text=True, timeout=900
+        [CLI, "train", str(config), "--run-dir", str(run_dir)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "OPENLORA_CACHE": str(smollm2_cache)},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return run_dir
+
+
+def test_the_dequantized_copy_gives_the_gguf_runs_first_loss(smollm2_run, smollm2_cache, tmp_path):
+    """The same spec from the cache folder the GGUF load left: the same first-step loss, to the last digit
+    (the same weights and tokens; later steps would follow another schedule over fewer steps)."""
+    (folder,) = (smollm2_cache / "gguf").iterdir()
+    assert (folder / "complete").is_file() and (folder / "model.safetensors").is_file()
+    spec = json.loads(RunDir(smollm2_run).spec.read_text()) | {"max_steps": 1, "outputs": ["adapter"]}
+    again = tmp_path / "again"
+    again.mkdir()
+    (again / "spec.json").write_text(json.dumps(spec))
+    proc = subprocess.run(
+        [sys.executable, "-m", "openlora.trainer", str(again)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "OPENLORA_CACHE": str(smollm2_cache)},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    first = list(loss_trace(RunDir(smollm2_run).metrics).values())[:1]
+    assert list(loss_trace(RunDir(again).metrics).values()) == first
 
 
 def test_training_lowers_the_loss(smollm2_run):

@@ -1,9 +1,10 @@
 """Loading the base model and tokenizer, and wrapping the model with LoRA.
 
 Sources: the embedded SmolLM2 GGUF, a local Hugging Face folder, a ``.gguf`` file (dequantized by
-transformers), or a hub id that must already sit in the local cache; nothing is ever downloaded
-and ``trust_remote_code`` is never set. LoRA target modules are picked per architecture unless the
-config names them. This module does not train.
+transformers the first time, then read from its dequantized copy: ``gguf_cache``), or a hub id that
+must already sit in the local cache; nothing is ever downloaded and ``trust_remote_code`` is never
+set. LoRA target modules are picked per architecture unless the config names them. This module does
+not train.
 """
 
 from __future__ import annotations
@@ -99,11 +100,27 @@ def _offline_kwargs(source: ModelSource) -> dict[str, Any]:
     return kwargs
 
 
+def _gguf_file(source: ModelSource) -> Path | None:
+    return Path(source.path) / source.gguf_file if source.kind == "gguf" and source.gguf_file else None
+
+
+def _cached_folder(source: ModelSource) -> Path | None:
+    """The dequantized copy of a local GGUF source, when one was made (``gguf_cache``)."""
+    from openlora.trainer import gguf_cache
+
+    gguf = _gguf_file(source)
+    return gguf_cache.cached(gguf) if gguf is not None else None
+
+
 def load_tokenizer(source: ModelSource) -> Any:
     from transformers import AutoTokenizer
 
+    cached = _cached_folder(source)
+    where, kwargs = (
+        (str(cached), {"local_files_only": True}) if cached else (source.path, _offline_kwargs(source))
+    )
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source.path, **_offline_kwargs(source))
+        tokenizer = AutoTokenizer.from_pretrained(where, **kwargs)
     except OSError as exc:
         raise ModelLoadError(_not_found_message(source, exc)) from None
     if tokenizer.pad_token_id is None:
@@ -116,7 +133,8 @@ def load_base_model(source: ModelSource, config: TrainConfig, use_cuda: bool, co
     import torch
     from transformers import AutoModelForCausalLM
 
-    kwargs = _offline_kwargs(source)
+    cached = _cached_folder(source)
+    kwargs = {"trust_remote_code": False, "local_files_only": True} if cached else _offline_kwargs(source)
     if config.load_in_4bit:
         if not use_cuda:
             raise ModelLoadError("load_in_4bit: 4-bit QLoRA needs a CUDA GPU; none is available here")
@@ -131,9 +149,14 @@ def load_base_model(source: ModelSource, config: TrainConfig, use_cuda: bool, co
         kwargs["device_map"] = {"": torch.cuda.current_device()}
     kwargs["dtype"] = torch.float32
     try:
-        model = AutoModelForCausalLM.from_pretrained(source.path, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(str(cached or source.path), **kwargs)
     except OSError as exc:
         raise ModelLoadError(_not_found_message(source, exc)) from None
+    gguf = _gguf_file(source)
+    if gguf is not None and cached is None and not config.load_in_4bit:
+        from openlora.trainer import gguf_cache
+
+        gguf_cache.store(gguf, model, load_tokenizer(source))
     if use_cuda and not config.load_in_4bit:
         model = model.to("cuda")
     return model

@@ -5,8 +5,9 @@ Prints one line per strategy and case as they finish, then the summary table; wr
 ``bench/results/brokenlora[-smollm2][-quick].json`` and ``.md`` (per-strategy measures, tables per fault
 class and per case, every row, and the validity check: planted faults that met the target as configured).
 ``--quick``: one seed, 3 healthy controls (the full run has 7 per seed, so 21 over
-3 seeds measure interventions per 20 healthy runs). ``--smoke``: two cases, one seed, one control
-(what CI runs).
+3 seeds measure interventions per 20 healthy runs). ``--smoke``: two cases, one seed, one control,
+every strategy but ``openlora_no_memory`` (the same supervisor as ``openlora`` with its memory off;
+what CI runs).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bench.brokenlora.run import run_grid
 from bench.brokenlora.strategies import STRATEGIES
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
+SMOKE_STRATEGIES = [name for name in STRATEGIES if name != "openlora_no_memory"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,7 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0, 1, …)")
     parser.add_argument("--tier", choices=["tiny", "smollm2"], default="tiny")
     parser.add_argument("--cases", default="", help="comma-separated case names (default: all)")
-    parser.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated strategies")
+    parser.add_argument(
+        "--strategies", default=None, help="comma-separated strategies (default: all; --smoke: all but one)"
+    )
     parser.add_argument(
         "--controls",
         type=int,
@@ -72,7 +76,8 @@ def _rows(args: argparse.Namespace, seeds: list[int], strategies: list[str]) -> 
 def main(argv: list[str] | None = None) -> dict:
     parser = _parser()
     args = parser.parse_args(argv)
-    strategies = [s for s in args.strategies.split(",") if s]
+    default = SMOKE_STRATEGIES if args.smoke else list(STRATEGIES)
+    strategies = [s for s in args.strategies.split(",") if s] if args.strategies else default
     unknown = sorted(set(strategies) - set(STRATEGIES))
     if unknown:
         parser.error(f"unknown strategies {unknown}; known: {', '.join(STRATEGIES)}")

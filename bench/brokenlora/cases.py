@@ -38,12 +38,13 @@ TINY_REFERENCE: dict[str, Any] = {
     "num_threads": 1,
 }
 # The known-good SmolLM2 config: the size prior's lr, one pass over the 48 training rows, sequences that
-# hold the longest example (one thread each: two attempts share the two cores).
+# hold the longest example (SmolLM2's template makes kv and labels rows 36-37 tokens, json rows 54-58;
+# one thread each: two attempts share the two cores).
 SMOLLM_REFERENCE: dict[str, Any] = {
     "learning_rate": 1e-3,
     "lr_scheduler": "cosine",
     "max_steps": 12,
-    "max_seq_len": 48,
+    "max_seq_len": 64,
     "batch_size": 4,
     "val_fraction": 0.2,
     "eval_every": 4,
@@ -103,7 +104,7 @@ class Case:
     overrides: dict[str, Any] = field(default_factory=dict)
     data: str = "clean"  # clean | garbled_file | masked | shuffled_noise | random_unique
     rows: int = 60
-    kind: str = "fault"  # fault | trap | compound | ambiguous | control
+    kind: str = "fault"  # fault | trap | compound | ambiguous | unusual (harmless) | control
     # A validation file beside the training file: "" (none: val_fraction), "overlap" (its rows drawn
     # from the training rows), "other_kind" (plain text while the training rows are pairs).
     eval_data: str = ""
@@ -150,9 +151,9 @@ def _all_cases(seed: int) -> list[Case]:
             "overfit",
             "kv",
             "rescue",
-            # 100-133 steps (the draw is kept as it was so the tiny tier's later draws do not move):
-            # 15-20 passes over 26 training rows at 3× the size prior's lr
-            {"max_steps": r.randint(300, 400) // 3, "learning_rate": 3e-3, "eval_every": 20},
+            # 75-100 steps (the draw is kept as it was so the tiny tier's later draws do not move):
+            # 11-15 passes over 26 training rows at 3× the size prior's lr
+            {"max_steps": r.randint(300, 400) // 4, "learning_rate": 3e-3, "eval_every": 15},
             data="random_unique",
             rows=32,
             tiers=("smollm2",),  # the tiny model cannot even memorise 32 pairs: no overfit to induce
@@ -229,16 +230,19 @@ def _setting_cases(seed: int) -> list[Case]:
             {"lora_alpha": round(r.uniform(0.01, 0.05), 3)},
             tiers=SMOLLM,
         ),
+        # Unusual but harmless: dropout 0.96 still meets the target in 12 steps (measured 2026-12-01),
+        # so the right action is to leave the run alone (it counts with the healthy controls).
         Case(
             "lora_dropout_high",
             "lora_dropout",
             "kv",
-            "rescue",
+            "leave",
             {"lora_dropout": round(r.uniform(0.9, 0.97), 3)},
+            kind="unusual",
             tiers=SMOLLM,
         ),
         Case("warmup_too_long", "warmup", "kv", "rescue", {"warmup_steps": r.randint(80, 200)}, tiers=SMOLLM),
-        Case("seq_too_short", "sequence", "json", "rescue", {"max_seq_len": r.randint(16, 20)}, tiers=SMOLLM),
+        Case("seq_too_short", "sequence", "json", "rescue", {"max_seq_len": r.randint(16, 48)}, tiers=SMOLLM),
         Case(
             "adam_beta2_low",
             "adam",
@@ -279,7 +283,7 @@ def _setting_cases(seed: int) -> list[Case]:
             "sequence",
             "kv",
             "rescue",
-            {"max_seq_len": 16, "learning_rate": r.uniform(20, 50)},
+            {"max_seq_len": r.randint(16, 32), "learning_rate": r.uniform(20, 50)},
             kind="compound",
             tiers=SMOLLM,
         ),

@@ -107,7 +107,7 @@ def summarize(rows: list[dict[str, Any]], strategies: list[str]) -> dict[str, An
 
 def _class_of(row: dict[str, Any]) -> str:
     """The class a row is reported under: its kind for traps, compound and ambiguous cases, else its fault."""
-    return row["kind"] if row["kind"] in ("trap", "compound", "ambiguous") else row["fault"]
+    return row["kind"] if row["kind"] in ("trap", "compound", "ambiguous") else row.get("fault", row["case"])
 
 
 AS_CONFIGURED = (
