@@ -4,7 +4,8 @@ Thresholds (in the spirit of SageMaker Debugger's built-in rules):
 - nan / diverged / oom / data_error / error: the trainer's own status (it stops on a non-finite
   loss or gradient, on loss > ``diverge_factor`` × its running minimum for ``diverge_patience``
   steps, and on allocation failure). For oom the batch is halved first, accumulation doubled,
-  while it is above 1; then gradient checkpointing and shorter sequences are proposed. When
+  while it is above 1 (``agent.oom_probe`` then replaces the halving by a measured size); then
+  gradient checkpointing and shorter sequences are proposed. When
   ``max_seq_len`` is at least twice what the longest example needs (its bytes + 128, rounded up to
   a power of two), shortening to that comes first: it costs nothing, no example is cut.
 - loss_spike (live): a step loss above 3 × the median of the previous 10 steps.

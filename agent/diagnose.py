@@ -17,6 +17,7 @@ from openlora.agent.context import Context
 from openlora.agent.detectors import detect
 from openlora.agent.facts import facts_for
 from openlora.agent.live_evidence import live_checks
+from openlora.agent.oom_probe import measured_oom_finding
 from openlora.agent.preflight import run_checks
 from openlora.agent.quality import quality_finding
 from openlora.agent.records import Diagnosis, Finding
@@ -52,6 +53,7 @@ def detect_node(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         longest_example_bytes=state["dataset"].max_bytes,
         checks=run_checks(facts) + live_checks(events, result, config, facts.data),
     )
+    finding = measured_oom_finding(finding, config, ctx, attempt)
     lines = [ctx.recorder.say("detect", finding.summary())]
     ctx.recorder.event("diagnosis", diagnosis=finding.diagnosis.value, attempt=attempt)
     earlier = [

@@ -34,7 +34,7 @@ LONG_ELSEWHERE: dict[str, dict[str, int]] = {
     "tests/agent/test_supervisor.py": {
         "test_kill_and_resume_runs_one_trainer_at_a_time_and_applies_each_patch_once": 92,
         "test_nan_goal_is_rescued_and_the_second_run_starts_from_the_remembered_fix": 26,
-        "test_oom_halves_the_batch_and_keeps_the_effective_batch": 21,
+        "test_oom_measures_the_batch_that_fits_and_keeps_the_effective_batch": 21,
     },
     "tests/trainer/test_guards.py": {"test_live_lr_patch_shows_in_next_step": 52},
     "tests/trainer/test_resume.py": {"test_sigkill_then_resume_matches_uninterrupted_run": 27},

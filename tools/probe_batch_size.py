@@ -1,6 +1,7 @@
 """``probe_batch_size``: before attempt 1, the largest micro-batch of the planned config that fits, measured.
 
-The planned config is set up in the goal's probe folder (``GoalDir.memory_probe``) and one forward,
+The planned config (or, ``after_attempt`` N, the config of attempt N that ran out of memory) is set up
+in the goal's probe folder (``GoalDir.memory_probe_after``) and one forward,
 backward and optimizer step runs over each candidate micro-batch size, built from the longest training
 sequence (``python -m openlora.trainer.memory_probe``). The tool waits for it (at most ``timeout_s``)
 and returns each trial's peak memory and time, the largest size that fitted, and the memory budget.
@@ -29,6 +30,7 @@ def probe_batch_size(
     sizes: Annotated[list[BatchSize], Field(min_length=1, max_length=8)],
     training_config: Annotated[dict[str, Any], Supervised],
     timeout_s: Annotated[float, Field(gt=0, le=3600), Supervised] = 600.0,
+    after_attempt: Annotated[int, Field(ge=0, le=1000), Supervised] = 0,
 ) -> dict[str, Any]:
     """Measure which micro-batch sizes of the planned config fit in memory and return the largest."""
     spec = dict(training_config) | {"outputs": ["adapter"], "eval_every": 1_000_000, "save_every": 1_000_000}
@@ -36,7 +38,7 @@ def probe_batch_size(
         config = TrainConfig.model_validate(spec)
     except Exception as exc:
         raise ToolError(f"probe_batch_size: invalid training config: {exc}") from None
-    rd = GoalDir(ctx.run_root).memory_probe
+    rd = GoalDir(ctx.run_root).memory_probe_after(after_attempt)
     if rd.result.exists():
         return _read(rd, 0.0)  # a resumed goal reads the probe it already ran
     rd.root.mkdir(parents=True, exist_ok=True)

@@ -131,7 +131,11 @@ class GoalDir:
     @property
     def memory_probe(self) -> RunDir:
         """The run folder of the memory probe (the largest micro-batch that fits) made before attempt 1."""
-        return RunDir(self.root / "memory-probe")
+        return self.memory_probe_after(0)
+
+    def memory_probe_after(self, attempt: int) -> RunDir:
+        """The memory probe made after attempt ``attempt`` ran out of memory (0: before attempt 1)."""
+        return RunDir(self.root / ("memory-probe" if attempt == 0 else f"memory-probe-after-{attempt}"))
 
     @property
     def data(self) -> Path:

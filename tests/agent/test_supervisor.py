@@ -98,7 +98,7 @@ def test_nan_goal_is_rescued_and_the_second_run_starts_from_the_remembered_fix(
     assert second.attempts[0].config["learning_rate"] == rescue.decision.changes["learning_rate"]
 
 
-def test_oom_halves_the_batch_and_keeps_the_effective_batch(home, tiny_llama, tmp_path):
+def test_oom_measures_the_batch_that_fits_and_keeps_the_effective_batch(home, tiny_llama, tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(" ".join(f"word{i % 97} and token{i % 89}" for i in range(20_000)), encoding="utf-8")
     goal = write_goal(
@@ -119,8 +119,12 @@ def test_oom_halves_the_batch_and_keeps_the_effective_batch(home, tiny_llama, tm
     final = run_goal(goal, tmp_path / "runs", echo=lambda _: None, poll_s=0.1)
     first, second = final.attempts[:2]
     assert first.status == "oom" and first.finding.diagnosis == "oom"
+    trials = first.finding.evidence["memory_probe"]  # measured, not halved blind
+    assert [t["batch_size"] for t in trials][0] == 1 and all(t["batch_size"] <= 32 for t in trials)
+    assert (Path(final.run_root) / "memory-probe-after-1" / "result.json").is_file()
     assert second.config["batch_size"] < 64
     assert second.config["batch_size"] * second.config["grad_accum"] == 64
+    assert second.status != "oom", second.status  # the measured batch trains
 
 
 def test_kill_and_resume_runs_one_trainer_at_a_time_and_applies_each_patch_once(

@@ -22,32 +22,28 @@ from tests.conftest import write_jsonl
 pytestmark = [pytest.mark.slow, pytest.mark.long]
 NAMES = ["ann", "bob", "eve", "kim", "lee", "max", "sam", "zoe", "ida", "joe"]
 CITIES = ["oslo", "lima", "rome", "kyiv", "pune", "cork", "nice", "bern"]
+SEED = 1  # the draw whose corrupt rows the trainer's seeded order meets at steps 4, 5, 8 and 16 (checked)
 
 
 def _people(rng: random.Random, n: int) -> list[dict[str, str]]:
     rows = []
     for _ in range(n):
         name, city, age = rng.choice(NAMES), rng.choice(CITIES), rng.randint(20, 70)
-        rows.append(
-            {
-                "prompt": f"Extract the person: {name} is {age} and lives in {city}",
-                "response": f"name {name}, city {city}",
-            }
-        )
+        rows.append({"prompt": f"{name} {age} {city}", "response": f"name {name}, city {city}"})
     return rows
 
 
-def _spiking_data(folder: Path, seed: int = 0) -> tuple[Path, Path]:
-    """80 clean rows and 3 corrupt ones (the file), 12 other clean rows (the validation file)."""
+def _spiking_data(folder: Path, seed: int = SEED) -> tuple[Path, Path]:
+    """60 clean rows and 6 corrupt ones (the training file), 12 other clean rows (the validation file)."""
     rng = random.Random(seed)
     corrupt = [
         {
-            "prompt": f"Extract the person: {rng.choice(NAMES)} is {rng.randint(20, 70)}",
-            "response": "".join(rng.choices("#$%&*@!?~^", k=90)),
+            "prompt": f"{rng.choice(NAMES)} {rng.randint(20, 70)}",
+            "response": "".join(rng.choices("#$%&*@!?~^", k=40)),
         }
-        for _ in range(3)
+        for _ in range(6)
     ]
-    train = _people(rng, 80) + corrupt
+    train = _people(rng, 60) + corrupt
     rng.shuffle(train)
     return write_jsonl(folder / "people.jsonl", train), write_jsonl(
         folder / "people-eval.jsonl", _people(rng, 12)
@@ -68,11 +64,12 @@ def test_a_loss_spike_mid_run_is_patched_live_and_the_attempt_meets_the_goal(hom
             "learning_rate": 1e-3,
             "weight_decay": 0.0,
             "lr_scheduler": "constant",
-            "max_steps": 24,
-            "max_seq_len": 128,
-            "batch_size": 4,
-            "eval_every": 12,
-            "save_every": 12,
+            "max_steps": 20,
+            "max_seq_len": 96,
+            "packing": False,
+            "batch_size": 2,
+            "eval_every": 10,
+            "save_every": 10,
             "num_threads": 2,
         },
     )
