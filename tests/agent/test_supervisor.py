@@ -120,7 +120,7 @@ def test_oom_measures_the_batch_that_fits_and_keeps_the_effective_batch(home, ti
     first, second = final.attempts[:2]
     assert first.status == "oom" and first.finding.diagnosis == "oom"
     trials = first.finding.evidence["memory_probe"]  # measured, not halved blind
-    assert [t["batch_size"] for t in trials][0] == 1 and all(t["batch_size"] <= 32 for t in trials)
+    assert trials[0]["batch_size"] == 1 and all(t["batch_size"] <= 32 for t in trials)
     assert (Path(final.run_root) / "memory-probe-after-1" / "result.json").is_file()
     assert second.config["batch_size"] < 64
     assert second.config["batch_size"] * second.config["grad_accum"] == 64

@@ -60,16 +60,19 @@ def test_a_loss_spike_mid_run_is_patched_live_and_the_attempt_meets_the_goal(hom
         eval_dataset=str(held_out),
         success={"val_loss_below": 1.5},
         budget={"max_attempts": 2, "max_wall_minutes": 15},
+        memory=False,  # the live path alone: no incident recall (its embedder) in the decision
         training={
             "learning_rate": 1e-3,
             "weight_decay": 0.0,
             "lr_scheduler": "constant",
-            "max_steps": 20,
+            # the spike comes at step 16; 24 steps more leave the decision (memory recall and the
+            # advisor, ~15 s when each loads the first time) time to land while the run goes on
+            "max_steps": 40,
             "max_seq_len": 96,
             "packing": False,
             "batch_size": 2,
-            "eval_every": 10,
-            "save_every": 10,
+            "eval_every": 20,
+            "save_every": 20,
             "num_threads": 2,
         },
     )
