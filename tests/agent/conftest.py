@@ -14,6 +14,7 @@ BROKEN_TRAINING = {
     "lr_scheduler": "constant",
     "max_steps": 40,
     "max_seq_len": 64,
+    "batch_size": 4,  # pinned: the memory probe has its own tests and would cost each goal a process
     "save_every": 10,
     "eval_every": 10,
     "num_threads": 1,

@@ -128,6 +128,11 @@ def test_a_planned_batch_that_does_not_fit_is_split_before_attempt_1(home, tiny_
         success={"val_loss_below": 100.0},
         budget={"max_attempts": 2, "max_wall_minutes": 10},
     )
+    import yaml
+
+    unpinned = yaml.safe_load(goal.read_text())
+    del unpinned["training"]["batch_size"]  # the shared test goal pins it; here the planner chooses
+    goal.write_text(yaml.safe_dump(unpinned))
     lines: list[str] = []
     final = run_goal(goal, tmp_path / "runs", echo=lines.append, poll_s=0.1)
     (line,) = [text for text in lines if text.startswith("[probe] memory probe")]
