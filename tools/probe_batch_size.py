@@ -8,19 +8,15 @@ and returns each trial's peak memory and time, the largest size that fitted, and
 Only the probe folder is written.
 """
 
-import os
-import subprocess
-import sys
-import time
 from typing import Annotated, Any
 
 from pydantic import Field
 
 from openlora.tools.context import RunContext, ToolError
+from openlora.tools.probe_process import probe_config, run_probe
 from openlora.tools.settings import Supervised
-from openlora.trainer.config import TrainConfig
 from openlora.trainer.result import RunResult
-from openlora.trainer.rundir import GoalDir, RunDir, write_json_atomic
+from openlora.trainer.rundir import GoalDir, RunDir
 
 BatchSize = Annotated[int, Field(ge=1, le=4096)]
 
@@ -34,31 +30,14 @@ def probe_batch_size(
 ) -> dict[str, Any]:
     """Measure which micro-batch sizes of the planned config fit in memory and return the largest."""
     spec = dict(training_config) | {"outputs": ["adapter"], "eval_every": 1_000_000, "save_every": 1_000_000}
-    try:
-        config = TrainConfig.model_validate(spec)
-    except Exception as exc:
-        raise ToolError(f"probe_batch_size: invalid training config: {exc}") from None
+    config = probe_config(spec, "probe_batch_size")
     rd = GoalDir(ctx.run_root).memory_probe_after(after_attempt)
     if rd.result.exists():
         return _read(rd, 0.0)  # a resumed goal reads the probe it already ran
-    rd.root.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(rd.spec, config.model_dump())
-    began = time.time()
     listed = ",".join(str(size) for size in sorted(set(sizes)))
-    with rd.trainer_log.open("ab") as log:
-        try:
-            subprocess.run(
-                [sys.executable, "-m", "openlora.trainer.memory_probe", str(rd.root), listed],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, "TQDM_DISABLE": "1"},
-                timeout=timeout_s,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise ToolError(f"probe_batch_size: no result within {timeout_s:g} s") from None
-    return _read(rd, time.time() - began)
+    module = "openlora.trainer.memory_probe"
+    seconds = run_probe("probe_batch_size", rd, config, module, listed, timeout_s=timeout_s)
+    return _read(rd, seconds)
 
 
 def _read(rd: RunDir, seconds: float) -> dict[str, Any]:

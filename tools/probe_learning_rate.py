@@ -11,19 +11,15 @@ fell, it suggests nothing and the caller keeps its prior. Only the probe folder 
 
 import itertools
 import math
-import os
-import subprocess
-import sys
-import time
 from typing import Annotated, Any
 
 from pydantic import Field
 
 from openlora.tools.context import RunContext, ToolError
+from openlora.tools.probe_process import probe_config, run_probe
 from openlora.tools.settings import Supervised
-from openlora.trainer.config import TrainConfig
 from openlora.trainer.result import RunResult
-from openlora.trainer.rundir import GoalDir, RunDir, read_events, write_json_atomic
+from openlora.trainer.rundir import GoalDir, RunDir, read_events
 
 SMOOTHING = 0.5  # weight of the previous smoothed loss (an exponential moving average)
 TURNED_UP = 1.5  # the curve ends where the smoothed loss exceeds this multiple of its minimum
@@ -72,30 +68,13 @@ def probe_learning_rate(
         "diverge_patience": 2,
         "outputs": ["adapter"],
     }
-    try:
-        config = TrainConfig.model_validate(spec)
-    except Exception as exc:
-        raise ToolError(f"probe_learning_rate: invalid training config: {exc}") from None
+    config = probe_config(spec, "probe_learning_rate")
     rd = GoalDir(ctx.run_root).lr_probe
     if rd.result.exists():
         return _read(rd, low, high, 0.0)  # a resumed goal reads the probe it already ran
-    rd.root.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(rd.spec, config.model_dump())
-    began = time.time()
-    with rd.trainer_log.open("ab") as log:
-        try:
-            subprocess.run(
-                [sys.executable, "-m", "openlora.trainer.lr_probe", str(rd.root), repr(low)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, "TQDM_DISABLE": "1"},
-                timeout=timeout_s,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise ToolError(f"probe_learning_rate: no result within {timeout_s:g} s") from None
-    return _read(rd, low, high, time.time() - began)
+    module = "openlora.trainer.lr_probe"
+    seconds = run_probe("probe_learning_rate", rd, config, module, repr(low), timeout_s=timeout_s)
+    return _read(rd, low, high, seconds)
 
 
 def _read(rd: RunDir, low: float, high: float, seconds: float) -> dict[str, Any]:
