@@ -37,14 +37,10 @@ def candidate_sizes(planned: int, budget_steps: float) -> list[int]:
 
 
 def _skip_reason(state: AgentState) -> str | None:
-    goal, planned = state["goal"], state["plan"]
+    goal = state["goal"]
     if goal.memory_probe == "off":
         return "memory_probe: off"
-    if "batch_size" in goal.training:
-        return "the goal pins batch_size"
-    if any("batch_size" in hit["fix"]["changes"] for hit in planned.memory_hits):
-        return "a remembered fix set batch_size"
-    return None
+    return state["plan"].held_reason("batch_size", goal.training)
 
 
 def fit_batch(state: AgentState, ctx: Context) -> tuple[dict[str, Any], dict[str, Any] | None, str]:

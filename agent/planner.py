@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,19 @@ class Plan(BaseModel):
     preflight: list[Check] = Field(default_factory=list, description="Every setting judged before attempt 1.")
     lr_probe: dict[str, Any] | None = Field(None, description="The learning-rate range test, when one ran.")
     memory_probe: dict[str, Any] | None = Field(None, description="The memory probe's trials, when it ran.")
+
+    def holders(self, pinned: Iterable[str]) -> dict[str, str]:
+        """Who holds each setting the supervisor may not plan: "the goal" for the ``pinned`` keys,
+        "memory" for keys a remembered fix set (memory wins: its value is the one in the config)."""
+        held = dict.fromkeys(pinned, "the goal")
+        return held | {key: "memory" for hit in self.memory_hits for key in hit["fix"]["changes"]}
+
+    def held_reason(self, key: str, pinned: Iterable[str]) -> str | None:
+        """Why the supervisor may not plan ``key`` (None when it may), in the timeline's words."""
+        holder = self.holders(pinned).get(key)
+        if holder is None:
+            return None
+        return f"the goal pins {key}" if holder == "the goal" else f"a remembered fix set {key}"
 
 
 def estimate_params(base_model: str) -> tuple[float, str]:

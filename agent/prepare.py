@@ -90,9 +90,7 @@ def preflight_plan(planned: Plan, state: AgentState) -> Plan:
     def facts_of(config: dict[str, Any]) -> Facts:
         return facts_for(config, goal, planned, dataset, validation)
 
-    held = {key: "the goal" for key in goal.training}
-    held |= {key: "memory" for hit in planned.memory_hits for key in hit["fix"]["changes"]}
-    config, checks, notes = correct(planned.config, facts_of, held)
+    config, checks, notes = correct(planned.config, facts_of, planned.holders(goal.training))
     return planned.model_copy(update={"config": config, "preflight": checks, "notes": planned.notes + notes})
 
 

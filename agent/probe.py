@@ -36,13 +36,12 @@ def probe_steps(state: AgentState) -> int:
 
 
 def _skip_reason(state: AgentState, steps: int) -> str | None:
-    goal, planned = state["goal"], state["plan"]
+    goal = state["goal"]
     if goal.lr_probe == "off":
         return "lr_probe: off"
-    if "learning_rate" in goal.training:
-        return "the goal pins learning_rate"
-    if any("learning_rate" in hit["fix"]["changes"] for hit in planned.memory_hits):
-        return "a remembered fix set learning_rate"
+    held = state["plan"].held_reason("learning_rate", goal.training)
+    if held is not None:
+        return held
     if steps < MIN_STEPS:
         return f"{BUDGET_SHARE:.0%} of the budget is {steps} steps (fewer than {MIN_STEPS})"
     return None
