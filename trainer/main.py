@@ -63,16 +63,8 @@ def run_training(
             result = recipe.train()
         if result.status == RunStatus.COMPLETED and export:
             result = recipe.export_outputs(result)
-    except ConfigError as exc:
-        result = RunResult(RunStatus.ERROR, str(exc), evidence={"kind": "config"})
-    except DataError as exc:
-        result = RunResult(
-            RunStatus.DATA_ERROR,
-            str(exc),
-            evidence={"file": exc.path, "line": exc.line, "reason": exc.reason, **exc.figures},
-        )
     except BaseException as exc:
-        result = _classify_failure(exc, recipe)
+        result = failure_result(exc, recipe)
     finally:
         stop.restore()
         if recipe is not None:
@@ -81,7 +73,14 @@ def run_training(
     return result
 
 
-def _classify_failure(exc: BaseException, recipe: object) -> RunResult:
+def failure_result(exc: BaseException, recipe: object) -> RunResult:
+    """How a run (or a probe on a run folder) that raised ``exc`` ended: a config or data error, out of
+    memory (with the batch settings), interrupted, or an error with its traceback tail."""
+    if isinstance(exc, ConfigError):
+        return RunResult(RunStatus.ERROR, str(exc), evidence={"kind": "config"})
+    if isinstance(exc, DataError):
+        evidence = {"file": exc.path, "line": exc.line, "reason": exc.reason, **exc.figures}
+        return RunResult(RunStatus.DATA_ERROR, str(exc), evidence=evidence)
     step = getattr(recipe, "step", 0)
     if is_out_of_memory(exc):
         gc.collect()

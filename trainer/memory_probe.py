@@ -25,10 +25,8 @@ from typing import Any
 import psutil
 import torch
 
-from openlora.trainer.config import ConfigError
 from openlora.trainer.data import collate
-from openlora.trainer.data_files import DataError
-from openlora.trainer.main import load_spec
+from openlora.trainer.main import failure_result, load_spec
 from openlora.trainer.result import RunResult, RunStatus, is_out_of_memory
 from openlora.trainer.rundir import RunDir
 
@@ -114,15 +112,8 @@ def run_probe(root: Path, sizes: list[int]) -> RunResult:
                 "device": str(recipe.device),
             },
         )
-    except ConfigError as exc:
-        result = RunResult(RunStatus.ERROR, str(exc), evidence={"kind": "config"})
-    except DataError as exc:
-        result = RunResult(RunStatus.DATA_ERROR, str(exc), evidence={"file": exc.path, "line": exc.line})
     except BaseException as exc:
-        if is_out_of_memory(exc):  # setting up alone did not fit
-            result = RunResult(RunStatus.OOM, str(exc).splitlines()[0][:500] if str(exc) else "out of memory")
-        else:
-            result = RunResult(RunStatus.ERROR, f"{type(exc).__name__}: {exc}"[:500])
+        result = failure_result(exc, recipe)
     finally:
         if recipe is not None:
             recipe.cleanup()
