@@ -36,6 +36,20 @@ def candidate_sizes(planned: int, budget_steps: float) -> list[int]:
     return sizes
 
 
+def describe_trials(trials: list[dict[str, Any]]) -> str:
+    """The probe's trials in words: "1 fits (0.52 GiB), 4 out of memory (0.58 GiB)"."""
+    return ", ".join(
+        f"{t['batch_size']} {'fits' if t['fits'] else 'out of memory'} ({t['peak_gib']:.2f} GiB)"
+        for t in trials
+    )
+
+
+def same_effective_batch(config: dict[str, Any], batch_size: int) -> dict[str, int]:
+    """``batch_size`` with the accumulation that keeps (at least) the config's effective batch."""
+    accum = int(config.get("grad_accum", 1)) * math.ceil(int(config["batch_size"]) / batch_size)
+    return {"batch_size": batch_size, "grad_accum": accum}
+
+
 def _skip_reason(state: AgentState) -> str | None:
     goal = state["goal"]
     if goal.memory_probe == "off":
@@ -58,10 +72,7 @@ def fit_batch(state: AgentState, ctx: Context) -> tuple[dict[str, Any], dict[str
         return config, None, f"memory probe failed ({exc}); keeping batch_size {planned}"
     ctx.recorder.action("probe_batch_size", attempt=0)
     largest = found["largest_fitting"]
-    tried = ", ".join(
-        f"{t['batch_size']} {'fits' if t['fits'] else 'out of memory'} ({t['peak_gib']:.2f} GiB)"
-        for t in found["trials"]
-    )
+    tried = describe_trials(found["trials"])
     where = f"on {found['device']} with {found['budget_gib']} GiB to fit into" if found["device"] else ""
     if found["status"] != "completed":
         return config, found, f"memory probe ended {found['status']}: {found['message']}; keeping the plan"
@@ -70,8 +81,8 @@ def fit_batch(state: AgentState, ctx: Context) -> tuple[dict[str, Any], dict[str
     elif largest >= planned:
         text = f"memory probe {where}: {tried}; the planned batch_size {planned} fits"
     else:
-        accum = int(config.get("grad_accum", 1)) * math.ceil(planned / largest)
-        config |= {"batch_size": largest, "grad_accum": accum}
+        config |= same_effective_batch(config, largest)
+        accum = config["grad_accum"]
         text = (
             f"memory probe {where}: {tried}; batch_size {planned} does not fit: batch_size {largest} "
             f"with grad_accum {accum} (the same effective batch)"

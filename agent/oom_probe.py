@@ -14,9 +14,9 @@ length. A probe that cannot run leaves the detectors' candidate as it was.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from openlora.agent.batch_probe import describe_trials, same_effective_batch
 from openlora.agent.candidates import relaunch
 from openlora.agent.context import Context
 from openlora.agent.records import Action, Candidate, Diagnosis, Finding
@@ -33,18 +33,16 @@ def sizes_below(batch: int) -> list[int]:
 
 def _replacement(config: dict[str, Any], found: dict[str, Any]) -> Candidate | None:
     batch, accum = int(config["batch_size"]), int(config["grad_accum"])
-    tried = ", ".join(
-        f"{t['batch_size']} {'fits' if t['fits'] else 'does not'} ({t['peak_gib']:.2f} GiB)"
-        for t in found["trials"]
-    )
+    tried = describe_trials(found["trials"])
     fitting = sorted(t["batch_size"] for t in found["trials"] if t["fits"])
     largest = fitting[-2] if len(fitting) >= 2 else (fitting[0] if fitting else None)
     if largest:
-        accum_after = accum * math.ceil(batch / largest)
+        smaller = same_effective_batch(config, largest)
         why = (
-            f"out of memory at batch {batch}; measured: {tried}: batch {largest} × accumulation {accum_after}"
+            f"out of memory at batch {batch}; measured: {tried}: batch {largest} (one size of headroom) "
+            f"× accumulation {smaller['grad_accum']}"
         )
-        return relaunch(Action.REDUCE_BATCH, why, batch_size=largest, grad_accum=accum_after)
+        return relaunch(Action.REDUCE_BATCH, why, **smaller)
     if not config.get("gradient_checkpointing"):
         why = f"out of memory at batch {batch}; measured: {tried}: recompute activations, do not store them"
         return relaunch(
@@ -80,9 +78,12 @@ def measured_oom_finding(finding: Finding, config: dict[str, Any], ctx: Context,
     if found["status"] != "completed":
         return finding
     better = _replacement(config, found)
-    candidates = [better if c is reduce[0] else c for c in finding.candidates if better or c is not reduce[0]]
+    if better is not None:
+        candidates = [better if c is reduce[0] else c for c in finding.candidates]
+    else:  # not even one sequence fits and nothing is left to shrink: a smaller batch cannot help
+        candidates = [c for c in finding.candidates if c is not reduce[0]] or finding.candidates
     evidence = finding.evidence | {
         "memory_probe": found["trials"],
         "largest_fitting": found["largest_fitting"],
     }
-    return finding.model_copy(update={"candidates": candidates or finding.candidates, "evidence": evidence})
+    return finding.model_copy(update={"candidates": candidates, "evidence": evidence})
