@@ -104,21 +104,22 @@ def _gguf_file(source: ModelSource) -> Path | None:
     return Path(source.path) / source.gguf_file if source.kind == "gguf" and source.gguf_file else None
 
 
-def _cached_folder(source: ModelSource) -> Path | None:
-    """The dequantized copy of a local GGUF source, when one was made (``gguf_cache``)."""
+def _load_from(source: ModelSource) -> tuple[str, dict[str, Any], bool]:
+    """Where to load ``source`` from, with its offline kwargs: the dequantized copy of a local GGUF
+    when one was made (``gguf_cache``), else the source itself; and whether it was the copy."""
     from openlora.trainer import gguf_cache
 
     gguf = _gguf_file(source)
-    return gguf_cache.cached(gguf) if gguf is not None else None
+    cached = gguf_cache.cached(gguf) if gguf is not None else None
+    if cached is not None:
+        return str(cached), {"trust_remote_code": False, "local_files_only": True}, True
+    return source.path, _offline_kwargs(source), False
 
 
 def load_tokenizer(source: ModelSource) -> Any:
     from transformers import AutoTokenizer
 
-    cached = _cached_folder(source)
-    where, kwargs = (
-        (str(cached), {"local_files_only": True}) if cached else (source.path, _offline_kwargs(source))
-    )
+    where, kwargs, _ = _load_from(source)
     try:
         tokenizer = AutoTokenizer.from_pretrained(where, **kwargs)
     except OSError as exc:
@@ -133,8 +134,7 @@ def load_base_model(source: ModelSource, config: TrainConfig, use_cuda: bool, co
     import torch
     from transformers import AutoModelForCausalLM
 
-    cached = _cached_folder(source)
-    kwargs = {"trust_remote_code": False, "local_files_only": True} if cached else _offline_kwargs(source)
+    where, kwargs, cached = _load_from(source)
     if config.load_in_4bit:
         if not use_cuda:
             raise ModelLoadError("load_in_4bit: 4-bit QLoRA needs a CUDA GPU; none is available here")
@@ -149,11 +149,11 @@ def load_base_model(source: ModelSource, config: TrainConfig, use_cuda: bool, co
         kwargs["device_map"] = {"": torch.cuda.current_device()}
     kwargs["dtype"] = torch.float32
     try:
-        model = AutoModelForCausalLM.from_pretrained(str(cached or source.path), **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(where, **kwargs)
     except OSError as exc:
         raise ModelLoadError(_not_found_message(source, exc)) from None
     gguf = _gguf_file(source)
-    if gguf is not None and cached is None and not config.load_in_4bit:
+    if gguf is not None and not cached and not config.load_in_4bit:
         from openlora.trainer import gguf_cache
 
         gguf_cache.store(gguf, model, load_tokenizer(source))
