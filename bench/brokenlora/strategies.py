@@ -70,7 +70,12 @@ def _attempts_from_trials(trials: list[Trial], target: float) -> Outcome:
 
 
 def _met(trial: Trial, target: float) -> bool:
-    return trial.status == "completed" and trial.val_loss is not None and trial.val_loss <= target
+    return _completed_below(trial.status, trial.val_loss, target)
+
+
+def _completed_below(status: str, val_loss: float | None, target: float) -> bool:
+    """An attempt met the target: it completed, with a validation loss at or under it."""
+    return status == "completed" and val_loss is not None and val_loss <= target
 
 
 def naive_retry(env: Env) -> Outcome:
@@ -239,7 +244,6 @@ def _supervised(env: Env, memory: bool, advisor: Any = None) -> Outcome:
     raised = any([d.pop("raised_lr") for d in decisions])  # a list: every decision loses the key
     patches = sum(len(a.patches) for a in attempts)
     last_val = attempts[-1].final_metrics.get("val_loss") if attempts else None
-    first_val = attempts[0].final_metrics.get("val_loss") if attempts else None
     return Outcome(
         reached,
         len(attempts),
@@ -248,7 +252,11 @@ def _supervised(env: Env, memory: bool, advisor: Any = None) -> Outcome:
         interventions=len([d for d in decisions if d["action"] != "stop"]) + patches,
         raised_lr=raised,
         decisions=decisions,
-        first_met=None if first_val is None else bool(first_val <= env.target),
+        first_met=(
+            _completed_below(attempts[0].status, attempts[0].final_metrics.get("val_loss"), env.target)
+            if attempts
+            else None
+        ),
     )
 
 
