@@ -2,13 +2,18 @@
 
 ``memory_limit`` caps the process address space with RLIMIT_AS so an over-large batch fails with
 an allocation error (classified as ``oom``) instead of swapping the machine to death, and so OOM can
-be produced on a CPU box. ``StopFlag`` turns SIGTERM/SIGINT into a request the training loop sees
+be produced on a CPU box. RLIMIT_AS counts reserved address space, not memory used, and glibc
+reserves 64 MiB for each extra malloc arena a new thread gets; under a limit, malloc is kept to the
+arenas it already has (``mallopt(M_ARENA_MAX)``), so the budget measures allocations, not
+reservations, and a batch the memory probe found to fit does not fail later because a thread
+started. ``StopFlag`` turns SIGTERM/SIGINT into a request the training loop sees
 between steps, so it can save a checkpoint before it ends. Loss guards (NaN, divergence) live in
 the recipe, next to the loss.
 """
 
 from __future__ import annotations
 
+import ctypes
 import resource
 import signal
 from collections.abc import Iterator
@@ -17,6 +22,16 @@ from types import FrameType
 
 import psutil
 
+_M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def _cap_malloc_arenas() -> None:
+    """Stop glibc creating new malloc arenas (each reserves 64 MiB of address space); no-op elsewhere."""
+    try:
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 1)  # the process's own symbols: libc's on Linux
+    except (OSError, AttributeError):
+        return
+
 
 @contextmanager
 def memory_limit(extra_gib: float | None) -> Iterator[int | None]:
@@ -24,6 +39,7 @@ def memory_limit(extra_gib: float | None) -> Iterator[int | None]:
     if extra_gib is None:
         yield None
         return
+    _cap_malloc_arenas()
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = psutil.Process().memory_info().vms + int(extra_gib * 2**30)
     if hard != resource.RLIM_INFINITY:
