@@ -4,17 +4,24 @@ Each poll reads the attempt's telemetry (the ``read_telemetry`` tool). While the
 finding (``detectors.live_findings``) is decided like any other (``consult``) and, when the decision
 is a live patch, written through the ``patch_hyperparams`` tool — at most ``max_live_patches`` per
 attempt, never while an earlier patch waits for the trainer's acknowledgement, and never under
-``approval: ask``. The wall-time budget stops the trainer (it checkpoints and ends ``killed``).
+``approval: ask``. While it decides on a trainer that shares the CPU with the advisor (more threads
+than cores between them), the trainer is asked to wait between steps (``trainer.hold``): spinning
+threads of both on the same cores made a 9 s decision take 120 s. The wall-time budget stops the
+trainer (it checkpoints and ends ``killed``).
 When the attempt ends, its :class:`AttemptRecord` is returned with its own start and end times.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from langgraph.runtime import Runtime
 
+from openlora.advisor.client import advisor_threads
 from openlora.agent.consult import consult, situation
 from openlora.agent.context import Context
 from openlora.agent.detectors import live_findings
@@ -22,10 +29,12 @@ from openlora.agent.records import AttemptRecord
 from openlora.agent.state import AgentState, TimelineEntry
 from openlora.tools import registry
 from openlora.tools.launch_run import trainer_process
+from openlora.trainer import hold
 from openlora.trainer.result import RunResult
-from openlora.trainer.rundir import RunDir, read_json
+from openlora.trainer.rundir import RunDir, read_events, read_json
 
 PROGRESS_EVERY_STEPS = 25
+STEP_BOUNDARY_WAIT_S = 60.0  # a decision waits at most this long for the step in progress to end
 
 
 class SupervisionCancelled(RuntimeError):
@@ -42,7 +51,17 @@ def _patch_ids(events: list[dict[str, Any]], attempt: int) -> list[str]:
     ]
 
 
+def _steps_left(events: list[dict[str, Any]]) -> bool:
+    """Whether the run has optimizer steps still to make (a patch after its last one changes nothing)."""
+    start = next((e for e in events if e.get("event") == "run_start"), {})
+    total = start.get("total_steps")
+    done = max((int(e.get("step") or 0) for e in events if e.get("event") == "step"), default=0)
+    return not isinstance(total, int) or done < total
+
+
 def _may_patch(state: AgentState, rd: RunDir, events: list[dict[str, Any]]) -> bool:
+    if not _steps_left(events):
+        return False
     goal, attempt = state["goal"], state["attempt"]
     written = str(read_json(rd.control).get("patch_id", "")) if rd.control.exists() else ""
     waiting = written.startswith(f"a{attempt}-") and written not in {e.get("patch_id") for e in events}
@@ -50,13 +69,47 @@ def _may_patch(state: AgentState, rd: RunDir, events: list[dict[str, Any]]) -> b
     return goal.approval == "auto" and not waiting and applied < goal.budget.max_live_patches
 
 
+def shares_cores_with_advisor(events: list[dict[str, Any]]) -> bool:
+    """Whether the run trains on the CPU with more threads than the cores the advisor leaves it."""
+    start = next((e for e in events if e.get("event") == "run_start"), {})
+    threads = start.get("threads")
+    if start.get("device") != "cpu" or not isinstance(threads, int):
+        return False
+    return threads + advisor_threads() > (os.cpu_count() or 1)
+
+
+def _wait_for_step_boundary(rd: RunDir, hold_id: str, timeout_s: float = STEP_BOUNDARY_WAIT_S) -> None:
+    """Wait until the trainer is holding (the step it was in has ended), it has exited, or ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and trainer_process(rd.root) is not None:
+        if any(e.get("event") == "holding" and e.get("hold_id") == hold_id for e in read_events(rd.metrics)):
+            return
+        time.sleep(0.05)
+
+
+@contextmanager
+def _trainer_held(rd: RunDir, events: list[dict[str, Any]]) -> Iterator[None]:
+    """Hold the trainer between steps while the supervisor decides, when they share the cores."""
+    if not shares_cores_with_advisor(events):
+        yield
+        return
+    hold_id = hold.request_hold(rd.hold, hold.MAX_HOLD_S, "the supervisor is deciding on a live finding")
+    try:
+        _wait_for_step_boundary(rd, hold_id)
+        yield
+    finally:
+        hold.release_hold(rd.hold)
+
+
 def _patch_live(
     state: AgentState, runtime: Runtime[Context], events: list[dict[str, Any]]
 ) -> list[TimelineEntry]:
     """Decide on the first live finding; write the patch when the decision is one."""
     ctx, attempt = runtime.context, state["attempt"]
+    rd = RunDir(ctx.tools.attempt_dir(attempt))
     for finding in live_findings(events, state["config"])[:1]:
-        decision = consult(ctx, situation(state), finding, events)
+        with _trainer_held(rd, events):
+            decision = consult(ctx, situation(state), finding, events)
         if not decision.live:
             return []
         patch_id = f"a{attempt}-p{len(_patch_ids(events, attempt)) + 1}"

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from openlora.trainer import checkpoint_state, checkpoints, device, live_patch, optim, outputs
+from openlora.trainer import checkpoint_state, checkpoints, device, hold, live_patch, optim, outputs
 from openlora.trainer.batches import MicroBatchOrder, prepare_data, total_steps
 from openlora.trainer.config import TrainConfig
 from openlora.trainer.control import ControlPatch, ControlReader
@@ -88,6 +88,7 @@ class LoRARecipe:
             "run_start",
             total_steps=self.total_steps,
             device=str(self.device),
+            threads=torch.get_num_threads(),
             precision=str(self.autocast_dtype or torch.float32).replace("torch.", ""),
             base_model=self.source.describe(),
             model_type=getattr(self.model.config, "model_type", None),
@@ -122,6 +123,7 @@ class LoRARecipe:
                 )
                 if outcome is not None:
                     return outcome
+                self._wait_while_held()
                 patch = live_patch.poll_patch(self.control, self.metrics, self.step)
                 if patch is not None:
                     self.apply_patch(patch)
@@ -132,6 +134,18 @@ class LoRARecipe:
         finally:
             bar.close()
         return self._finish(time.time() - start_time)
+
+    def _wait_while_held(self) -> None:
+        """Wait while the supervisor decides (``hold.json``); its patch, if any, is read right after."""
+        started: list[str] = []
+
+        def holding(hold_id: str) -> None:
+            started.append(hold_id)
+            self.metrics.write("holding", step=self.step, hold_id=hold_id)
+
+        seconds = hold.wait_while_held(self.run_dir.hold, lambda: bool(self.stop), holding)
+        if started:
+            self.metrics.write("held", step=self.step, hold_id=started[0], seconds=round(seconds, 2))
 
     def _backward(self) -> tuple[float, int, int]:
         """Forward and backward over ``grad_accum`` micro-batches; (loss, label tokens, real tokens)."""

@@ -40,6 +40,11 @@ class RunDir:
         return self.root / "control.json"
 
     @property
+    def hold(self) -> Path:
+        """A pause the supervisor asks for while it decides (see ``trainer.hold``)."""
+        return self.root / "hold.json"
+
+    @property
     def result(self) -> Path:
         return self.root / "result.json"
 

@@ -1,4 +1,4 @@
-"""Guards and live control: NaN, out-of-memory under memory_limit_gb, divergence, live lr patches."""
+"""Guards and live control: NaN, out-of-memory under memory_limit_gb, divergence, live lr patches, holds."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import threading
 import time
 
+from openlora.trainer import hold
 from openlora.trainer.control import ControlPatch, write_patch
 from openlora.trainer.result import RunStatus
 from openlora.trainer.rundir import RunDir, read_events
@@ -142,3 +143,59 @@ def test_invalid_patch_is_rejected_with_reason(tiny_llama, kv_dataset, tmp_path,
     assert "learning_rate" in rejected[0]["reason"] and "batch_size" in rejected[0]["reason"]
     lrs = {e["lr"] for e in read_events(rundir.metrics) if e["event"] == "step"}
     assert lrs == {1e-2}
+
+
+def test_a_hold_pauses_the_loop_between_steps_and_the_patch_written_meanwhile_lands_next(
+    tiny_llama, kv_dataset, tmp_path, run_in_process
+):
+    run = make_run(
+        tmp_path / "run",
+        base_model=str(tiny_llama),
+        dataset=str(kv_dataset),
+        max_steps=200,
+        save_every=100_000,
+        eval_every=100_000,
+    )
+    rundir = RunDir(run)
+    seen: dict[str, int] = {}
+
+    def decide_while_held() -> None:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            steps = [e for e in read_events(rundir.metrics) if e["event"] == "step"]
+            if len(steps) >= 3:
+                seen["hold_id"] = hold.request_hold(rundir.hold, 30, "deciding")
+                time.sleep(0.6)  # the supervisor's decision
+                seen["during"] = max(e["step"] for e in read_events(rundir.metrics) if e["event"] == "step")
+                time.sleep(0.6)
+                seen["after"] = max(e["step"] for e in read_events(rundir.metrics) if e["event"] == "step")
+                write_patch(rundir.control, ControlPatch(patch_id="p1", learning_rate=2e-3))
+                hold.release_hold(rundir.hold)
+                return
+            time.sleep(0.002)
+
+    worker = threading.Thread(target=decide_while_held)
+    worker.start()
+    result = run_in_process(run)
+    worker.join()
+    assert result.status == RunStatus.COMPLETED
+    events = read_events(rundir.metrics)
+    (holding,) = [e for e in events if e["event"] == "holding"]  # the agent's cue that no step runs
+    (held,) = [e for e in events if e["event"] == "held"]
+    assert holding["hold_id"] == held["hold_id"] == seen["hold_id"] and holding["step"] == held["step"]
+    assert seen["during"] == seen["after"] == held["step"]  # no step ran while held
+    assert held["seconds"] >= 1.0
+    (applied,) = [e for e in events if e["event"] == "patch_applied"]
+    assert applied["step"] == held["step"]  # read right after the hold, before the next step
+
+
+def test_a_hold_never_outlasts_its_deadline_nor_a_stop(tmp_path):
+    path = tmp_path / "hold.json"
+    assert hold.wait_while_held(path, lambda: False) == 0.0  # none asked
+    path.write_text("not json")
+    assert hold.wait_while_held(path, lambda: False) == 0.0  # unreadable: no hold
+    hold.request_hold(path, 0.3, "deciding")
+    assert 0.25 <= hold.wait_while_held(path, lambda: False) < 2.0  # the supervisor died: its deadline
+    hold.request_hold(path, 10_000, "deciding")
+    assert json.loads(path.read_text())["until"] <= time.time() + hold.MAX_HOLD_S  # capped when written
+    assert hold.wait_while_held(path, lambda: True) < 0.5  # a stop signal ends the wait
