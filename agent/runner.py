@@ -25,6 +25,7 @@ from openlora.agent.recorder import Recorder
 from openlora.agent.records import GoalStatus
 from openlora.agent.state import CHECKPOINTED_TYPES, GoalRun
 from openlora.tools.context import ToolContext
+from openlora.trainer import spawner
 from openlora.trainer.rundir import GoalDir, unique_run_dir
 
 THREAD = {"configurable": {"thread_id": "goal"}}
@@ -98,6 +99,7 @@ def run_goal(
         )
     root = _run_root(goal, runs, resume, run_root)
     root.mkdir(parents=True, exist_ok=True)
+    spawner.prewarm()  # the trainer's imports run while the data is inspected and the advisor loads
     context = _context(goal, root, advisor, echo=echo, poll_s=poll_s, cancelled=cancelled)
     context.recorder.goal(
         goal.name, GoalStatus.RUNNING, goal=goal.task, base_model=goal.base_model, dataset_path=goal.dataset

@@ -1,15 +1,14 @@
 """``launch_run``: start the trainer subprocess for an attempt, or reattach to the one running.
 
-This is the seam for other launchers: the trainer is ``python -m openlora.trainer RUN_DIR`` and needs
-only the run folder, so torchrun, ``accelerate launch`` or a cluster job could start it instead.
+This is the seam for other launchers: the trainer is ``python -m openlora.trainer RUN_DIR`` (started
+through the warm fork server of ``trainer.spawner`` when it can be) and needs only the run folder,
+so torchrun, ``accelerate launch`` or a cluster job could start it instead.
 A ``trainer.pid`` file (pid and process start time) makes launching idempotent: a second call while
 the trainer lives, or after it finished, never starts another one.
 """
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ import psutil
 
 from openlora.tools.context import RunContext, ToolError
 from openlora.tools.settings import AttemptNumber, Supervised
+from openlora.trainer import spawner
 from openlora.trainer.config import TrainConfig
 from openlora.trainer.rundir import RunDir, read_json, write_json_atomic
 
@@ -58,16 +58,7 @@ def launch_run(
     run_dir.mkdir(parents=True, exist_ok=True)
     if not rd.spec.exists():
         write_json_atomic(rd.spec, resolved.model_dump())
-    with rd.trainer_log.open("ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "openlora.trainer", str(run_dir)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env={**os.environ, "TQDM_DISABLE": "1"},
-        )
-    write_json_atomic(
-        rd.trainer_pid, {"pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time()}
-    )
-    return {"attempt": attempt, "pid": proc.pid, "reattached": False, "finished": False}
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    pid = spawner.spawn("openlora.trainer", [str(run_dir)], rd.trainer_log, env)
+    write_json_atomic(rd.trainer_pid, {"pid": pid, "create_time": psutil.Process(pid).create_time()})
+    return {"attempt": attempt, "pid": pid, "reattached": False, "finished": False}

@@ -6,12 +6,11 @@ appended to ``trainer.log``, bounded by a timeout. Reading what it found is each
 """
 
 import os
-import subprocess
-import sys
 import time
 from typing import Any
 
 from openlora.tools.context import ToolError
+from openlora.trainer import spawner
 from openlora.trainer.config import TrainConfig
 from openlora.trainer.rundir import RunDir, write_json_atomic
 
@@ -29,17 +28,8 @@ def run_probe(tool: str, rd: RunDir, config: TrainConfig, module: str, *args: st
     rd.root.mkdir(parents=True, exist_ok=True)
     write_json_atomic(rd.spec, config.model_dump())
     began = time.time()
-    with rd.trainer_log.open("ab") as log:
-        try:
-            subprocess.run(
-                [sys.executable, "-m", module, str(rd.root), *args],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, "TQDM_DISABLE": "1"},
-                timeout=timeout_s,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise ToolError(f"{tool}: no result within {timeout_s:g} s") from None
+    pid = spawner.spawn(module, [str(rd.root), *args], rd.trainer_log, {**os.environ, "TQDM_DISABLE": "1"})
+    if not spawner.wait(pid, timeout_s):
+        spawner.kill(pid)
+        raise ToolError(f"{tool}: no result within {timeout_s:g} s")
     return time.time() - began

@@ -8,13 +8,12 @@ same way for the supervisor's attempts).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openlora.trainer import spawner
 from openlora.trainer.config import ConfigError, parse_config
 from openlora.trainer.rundir import RunDir, read_events, read_json, write_json_atomic
 
@@ -49,14 +48,10 @@ def train_once(config: dict[str, Any], run_dir: Path, timeout_s: float = 600) ->
     run_dir.mkdir(parents=True, exist_ok=True)
     folder = RunDir(run_dir)
     write_json_atomic(folder.spec, spec.model_dump())
-    with folder.trainer_log.open("w") as log:
-        subprocess.run(
-            [sys.executable, "-m", "openlora.trainer", str(run_dir)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            timeout=timeout_s,
-            check=False,
-        )
+    folder.trainer_log.write_text("")
+    pid = spawner.spawn("openlora.trainer", [str(run_dir)], folder.trainer_log)
+    if not spawner.wait(pid, timeout_s):
+        spawner.kill(pid)
     if not folder.result.is_file():
         return Trial("error", None, None, time.perf_counter() - began, f"no {folder.result.name}")
     result = read_json(folder.result)
