@@ -66,6 +66,7 @@ class _Server:
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self.identity = server_identity(env)
+        self.owner = os.getpid()  # a process forked from the owner must not share its pipe
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "openlora.trainer.forkserver"],
             stdin=subprocess.PIPE,
@@ -122,6 +123,8 @@ def _server_for(env: Mapping[str, str]) -> _Server | None:
     identity = server_identity(env)
     if not _enabled(env) or identity in _unforkable:
         return None
+    if _server is not None and _server.owner != os.getpid():
+        _server = None  # inherited through a fork: the pipe belongs to the parent
     if _server is not None and (_server.identity != identity or _server.proc.poll() is not None):
         _server.close()
         _server = None
