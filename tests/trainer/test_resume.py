@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from openlora.trainer import checkpoints
 from openlora.trainer.result import RunResult, RunStatus
 from openlora.trainer.rundir import RunDir, loss_trace, read_events
-from tests.conftest import make_run, run_trainer_subprocess, trainer_command
+from tests.conftest import make_run, trainer_command
 
 SETTINGS = {"max_steps": 120, "save_every": 20, "lora_dropout": 0.1, "keep_checkpoints": 3, "eval_every": 25}
 
@@ -31,10 +31,12 @@ def _wait_for_checkpoint(run: Path, step: int, proc: subprocess.Popen, timeout: 
     raise AssertionError("no checkpoint appeared")
 
 
-def test_sigkill_then_resume_matches_uninterrupted_run(tiny_llama, kv_dataset, tmp_path):
+def test_sigkill_then_resume_matches_uninterrupted_run(tiny_llama, kv_dataset, tmp_path, run_in_process):
+    """The killed run is a real process; the uninterrupted reference and the resume run in this one
+    (the same code from the same run folder; a fresh interpreter for each would only add imports)."""
     settings = {"base_model": str(tiny_llama), "dataset": str(kv_dataset), **SETTINGS}
     reference = make_run(tmp_path / "reference", **settings)
-    assert run_trainer_subprocess(reference).returncode == 0
+    assert run_in_process(reference).status == RunStatus.COMPLETED
 
     crashed = make_run(tmp_path / "crashed", **settings)
     proc = subprocess.Popen(trainer_command(crashed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -47,8 +49,8 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tiny_llama, kv_dataset, t
     killed_at = max(loss_trace(RunDir(crashed).metrics))
     assert killed_at < SETTINGS["max_steps"]
 
-    resumed = run_trainer_subprocess(crashed)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    resumed = run_in_process(crashed)
+    assert resumed.status == RunStatus.COMPLETED, resumed.message
     events = read_events(RunDir(crashed).metrics)
     resumed_from = [e["step"] for e in events if e["event"] == "resumed"]
     assert resumed_from and resumed_from[0] >= 40
