@@ -51,10 +51,13 @@ def _patch_ids(events: list[dict[str, Any]], attempt: int) -> list[str]:
     ]
 
 
+def _run_start(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return next((e for e in events if e.get("event") == "run_start"), {})
+
+
 def _steps_left(events: list[dict[str, Any]]) -> bool:
     """Whether the run has optimizer steps still to make (a patch after its last one changes nothing)."""
-    start = next((e for e in events if e.get("event") == "run_start"), {})
-    total = start.get("total_steps")
+    total = _run_start(events).get("total_steps")
     done = max((int(e.get("step") or 0) for e in events if e.get("event") == "step"), default=0)
     return not isinstance(total, int) or done < total
 
@@ -71,7 +74,7 @@ def _may_patch(state: AgentState, rd: RunDir, events: list[dict[str, Any]]) -> b
 
 def shares_cores_with_advisor(events: list[dict[str, Any]]) -> bool:
     """Whether the run trains on the CPU with more threads than the cores the advisor leaves it."""
-    start = next((e for e in events if e.get("event") == "run_start"), {})
+    start = _run_start(events)
     threads = start.get("threads")
     if start.get("device") != "cpu" or not isinstance(threads, int):
         return False
