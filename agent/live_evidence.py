@@ -21,6 +21,7 @@ from openlora.agent.evidence import (
     power_of_two_at_least,
 )
 from openlora.trainer.result import RunResult
+from openlora.trainer.rundir import run_start
 
 MAX_DROPPED_SHARE = 0.05
 MIN_LR_REACHED = 0.5
@@ -33,12 +34,8 @@ def _longer_sequences(seq_len: int, longest_tokens: float) -> int:
     return power_of_two_at_least(max(2 * seq_len, longest_tokens + TEMPLATE_TOKENS))
 
 
-def _run_start(events: list[dict[str, Any]]) -> dict[str, Any]:
-    return next((e for e in events if e.get("event") == "run_start"), {})
-
-
 def dropped_examples(events: list[dict[str, Any]], config: dict[str, Any], data: DataFacts) -> Check | None:
-    stats = _run_start(events).get("dataset") or {}
+    stats = run_start(events).get("dataset") or {}
     if "dropped_too_long" not in stats:
         return None
     dropped = int(stats["dropped_too_long"])
@@ -88,7 +85,7 @@ def lr_reached(events: list[dict[str, Any]], config: dict[str, Any]) -> Check | 
         return None
     peak = float(config["learning_rate"])
     share = max(rates) / peak
-    steps = int(_run_start(events).get("total_steps") or config.get("max_steps") or len(rates))
+    steps = int(run_start(events).get("total_steps") or config.get("max_steps") or len(rates))
     return judge(
         "lr_reached",
         ["warmup_steps"],

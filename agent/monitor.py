@@ -31,7 +31,7 @@ from openlora.tools import registry
 from openlora.tools.launch_run import trainer_process
 from openlora.trainer import hold
 from openlora.trainer.result import RunResult
-from openlora.trainer.rundir import RunDir, read_events, read_json
+from openlora.trainer.rundir import RunDir, read_events, read_json, run_start
 
 PROGRESS_EVERY_STEPS = 25
 STEP_BOUNDARY_WAIT_S = 60.0  # a decision waits at most this long for the step in progress to end
@@ -51,13 +51,9 @@ def _patch_ids(events: list[dict[str, Any]], attempt: int) -> list[str]:
     ]
 
 
-def _run_start(events: list[dict[str, Any]]) -> dict[str, Any]:
-    return next((e for e in events if e.get("event") == "run_start"), {})
-
-
 def _steps_left(events: list[dict[str, Any]]) -> bool:
     """Whether the run has optimizer steps still to make (a patch after its last one changes nothing)."""
-    total = _run_start(events).get("total_steps")
+    total = run_start(events).get("total_steps")
     done = max((int(e.get("step") or 0) for e in events if e.get("event") == "step"), default=0)
     return not isinstance(total, int) or done < total
 
@@ -74,7 +70,7 @@ def _may_patch(state: AgentState, rd: RunDir, events: list[dict[str, Any]]) -> b
 
 def shares_cores_with_advisor(events: list[dict[str, Any]]) -> bool:
     """Whether the run trains on the CPU with more threads than the cores the advisor leaves it."""
-    start = _run_start(events)
+    start = run_start(events)
     threads = start.get("threads")
     if start.get("device") != "cpu" or not isinstance(threads, int):
         return False
@@ -105,11 +101,10 @@ def _trainer_held(rd: RunDir, events: list[dict[str, Any]]) -> Iterator[None]:
 
 
 def _patch_live(
-    state: AgentState, runtime: Runtime[Context], events: list[dict[str, Any]]
+    state: AgentState, runtime: Runtime[Context], rd: RunDir, events: list[dict[str, Any]]
 ) -> list[TimelineEntry]:
     """Decide on the first live finding; write the patch when the decision is one."""
     ctx, attempt = runtime.context, state["attempt"]
-    rd = RunDir(ctx.tools.attempt_dir(attempt))
     for finding in live_findings(events, state["config"])[:1]:
         with _trainer_held(rd, events):
             decision = consult(ctx, situation(state), finding, events)
@@ -162,7 +157,7 @@ def monitor(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             lines.append(ctx.recorder.say("monitor", "wall-time budget spent: stopped the trainer"))
             continue
         if telemetry["running"] and _may_patch(state, rd, events):
-            lines += _patch_live(state, runtime, events)
+            lines += _patch_live(state, runtime, rd, events)
         if result is None and not telemetry["running"] and trainer_process(rd.root) is None:
             _died_without_result(ctx, rd, attempt)
         time.sleep(ctx.poll_s)

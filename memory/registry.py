@@ -15,7 +15,7 @@ from typing import Any
 
 from openlora.memory.store import MemoryStore
 from openlora.trainer.result import RunResult
-from openlora.trainer.rundir import RunDir, read_events, read_json, sha256_file
+from openlora.trainer.rundir import RunDir, read_events, read_json, run_start, sha256_file
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ class RunRegistry:
         status = result.status.value if result else "running"
         final_metrics = result.final_metrics if result else {}
         events = read_events(run_dir.metrics)
-        start = next((e for e in events if e.get("event") == "run_start"), {})
+        start = run_start(events)
         run_id = root.resolve().name
         exports = sorted(read_json(run_dir.manifest).get("formats", {})) if run_dir.manifest.exists() else []
         self.upsert_run(

@@ -9,8 +9,8 @@ plain ``python -m`` process whenever the server cannot be used.
 Protocol, JSON lines: the server writes ``{"ready": true, "forkable": bool, "why": str}`` once its
 imports are done; then each request on stdin, ``{"entry": "openlora.trainer", "args": [...],
 "log": PATH, "env": {...}, "cwd": PATH}``, is answered ``{"pid": N}`` (once the child leads its own
-session and writes to ``log``) or ``{"error": "..."}``. It
-exits when stdin closes (the process that started it ended). A child starts a session of its own
+session and writes to ``log``) or ``{"error": "..."}``. It exits when stdin closes (the process that
+started it ended). A child starts a session of its own
 (the trainer outlives the supervisor, as a ``start_new_session`` process does), writes stdout and
 stderr to ``log``, runs with exactly ``env`` and ``cwd``, and calls the entry's ``main(args)``.
 

@@ -253,3 +253,8 @@ def loss_trace(path: Path) -> dict[int, float]:
             loss = event.get("loss")
             trace[int(event["step"])] = float(loss) if loss is not None else math.nan
     return trace
+
+
+def run_start(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run's ``run_start`` event (device, threads, total steps, dataset statistics), or {} before it."""
+    return next((e for e in events if e.get("event") == "run_start"), {})

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -84,9 +85,13 @@ class _Server:
         return json.loads(line)
 
     def wait_ready(self) -> bool:
-        """Whether the server is up and may fork (read once; later calls are free)."""
+        """Whether the server is up and may fork (read once; later calls are free); OSError when it has
+        not said so within :data:`READY_TIMEOUT_S` (its imports hung)."""
         if self.ready is None:
             assert self.proc.stdout is not None
+            readable, _, _ = select.select([self.proc.stdout], [], [], READY_TIMEOUT_S)
+            if not readable:
+                raise OSError(f"the fork server was not ready within {READY_TIMEOUT_S:g} s")
             self.ready = self._line(self.proc.stdout)
         return bool(self.ready.get("forkable"))
 
