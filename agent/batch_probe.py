@@ -36,10 +36,12 @@ def candidate_sizes(planned: int, budget_steps: float) -> list[int]:
     return sizes
 
 
-def describe_trials(trials: list[dict[str, Any]]) -> str:
-    """The probe's trials in words: "1 fits (0.52 GiB), 4 out of memory (0.58 GiB)"."""
+def describe_trials(trials: list[dict[str, Any]], by_length: bool = False) -> str:
+    """The probe's trials in words: "1 fits (0.52 GiB), 4 out of memory (0.58 GiB)"; ``by_length``:
+    "64 tokens fits (0.40 GiB), 128 tokens out of memory (0.47 GiB)"."""
     return ", ".join(
-        f"{t['batch_size']} {'fits' if t['fits'] else 'out of memory'} ({t['peak_gib']:.2f} GiB)"
+        (f"{t['tokens']} tokens" if by_length else str(t["batch_size"]))
+        + f" {'fits' if t['fits'] else 'out of memory'} ({t['peak_gib']:.2f} GiB)"
         for t in trials
     )
 

@@ -53,7 +53,7 @@ def detect_node(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         longest_example_bytes=state["dataset"].max_bytes,
         checks=run_checks(facts) + live_checks(events, result, config, facts.data),
     )
-    finding = measured_oom_finding(finding, config, ctx, attempt)
+    finding = measured_oom_finding(finding, config, ctx, attempt, facts.data)
     lines = [ctx.recorder.say("detect", finding.summary())]
     ctx.recorder.event("diagnosis", diagnosis=finding.diagnosis.value, attempt=attempt)
     earlier = [

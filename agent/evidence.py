@@ -126,6 +126,10 @@ class DataFacts:
     length_deciles: tuple[int, ...]  # bytes per example at 0 %, 10 %, …, 100 %
     val_file_rows: int | None = None  # rows of the goal's validation file, when it has one
     val_overlap: int = 0  # rows of that file also in the training file
+    # The rows the trainer keeps whole or drops when longer than max_seq_len (pairs, chats; plain text
+    # is chunked instead) and their deciles; None: every row is such a row, with ``length_deciles``.
+    whole_rows: int | None = None
+    whole_deciles: tuple[int, ...] = ()
 
     @classmethod
     def from_reports(cls, train: DatasetReport, validation: DatasetReport | None) -> DataFacts:
@@ -135,6 +139,8 @@ class DataFacts:
             length_deciles=tuple(train.length_deciles) or ((train.max_bytes or 0),),
             val_file_rows=validation.rows if validation else None,
             val_overlap=validation.train_overlap if validation else 0,
+            whole_rows=train.whole_rows,
+            whole_deciles=tuple(train.whole_length_deciles),
         )
 
     @property
@@ -152,13 +158,15 @@ class DataFacts:
         return power_of_two_at_least(self.longest_tokens + TEMPLATE_TOKENS)
 
     def share_longer_than(self, tokens: int) -> float:
-        """Estimated share of examples longer than ``tokens`` (interpolated over the deciles)."""
+        """Estimated share of the examples that are longer than ``tokens`` and kept whole, so dropped by
+        the trainer (interpolated over the deciles; plain text rows are chunked, never dropped)."""
         limit = tokens * BYTES_PER_TOKEN
-        deciles = self.length_deciles
+        deciles = self.length_deciles if self.whole_rows is None else self.whole_deciles
         if not deciles or deciles[-1] <= limit:
             return 0.0
         below = sum(1 for d in deciles if d <= limit)
-        return max(0.0, min(1.0, 1.0 - (below - 0.5) / (len(deciles) - 1))) if below else 1.0
+        share = max(0.0, min(1.0, 1.0 - (below - 0.5) / (len(deciles) - 1))) if below else 1.0
+        return share if self.whole_rows is None else share * self.whole_rows / max(1, self.rows)
 
 
 @dataclass(frozen=True)

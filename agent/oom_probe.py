@@ -1,15 +1,24 @@
-"""After an out-of-memory attempt: the batch that fits, measured instead of halved one attempt at a time.
+"""After an out-of-memory attempt: what fits, measured, instead of halving one attempt at a time.
 
-When an attempt ran out of memory and the detectors' fix is a smaller batch, the memory probe
-(``probe_batch_size``: one forward/backward/optimizer step per size over the longest training
-sequence, under the same ``memory_limit_gb``) tries 1, 2, 4, … up to half the failed batch on the
-failed config. The reduce-batch candidate then takes the size below the largest that fitted: a run
-that already ran out of memory gets one size of headroom for what one probe step does not show
-(measured on the tiny llama at ``memory_limit_gb: 0.01``: training at the largest size that fitted
-the probe still ran out of memory). Accumulation is raised to keep the effective batch, and the
-trials are the candidate's evidence. When not even one sequence fits, it is replaced by recomputing
-activations (gradient checkpointing at batch 1) or, with that already on, by halving the sequence
-length. A probe that cannot run leaves the detectors' candidate as it was.
+When an attempt ran out of memory at a batch above 1, the memory probe (``probe_batch_size``: one
+forward/backward/optimizer step per size over the longest training sequence, under the same
+``memory_limit_gb``) tries 1, 2, 4, … up to half the failed batch on the failed config. The
+reduce-batch candidate then takes the size below the largest that fitted: a run that already ran out
+of memory gets one size of headroom for what one probe step does not show (measured on the tiny llama
+at ``memory_limit_gb: 0.01``: training at the largest size that fitted the probe still ran out of
+memory). Accumulation is raised to keep the effective batch, and the trials are the candidate's
+evidence.
+
+When not even one sequence fits (or the attempt already ran at batch 1), the same probe measures one
+sequence with gradient checkpointing at halving lengths (the longest training sequence cut to
+``max_seq_len``, ½, ¼, … down to :data:`SHORTEST` tokens, shortest first). If the whole length fits
+with checkpointing and checkpointing was off, the fix is checkpointing at batch 1; otherwise the fix
+is the length below the longest that fitted (the same one step of headroom), with checkpointing, at
+batch 1, the accumulation keeping the effective batch — one attempt instead of one per halving. The
+estimated share of examples longer than that length (which the trainer then leaves out) is said in
+the candidate's reason. When nothing fits even at the shortest length, the shrinking candidates are
+removed, so the goal stops with the measurement as its reason. A probe that cannot run leaves the
+detectors' candidates as they were.
 """
 
 from __future__ import annotations
@@ -17,13 +26,16 @@ from __future__ import annotations
 from typing import Any
 
 from openlora.agent.batch_probe import describe_trials, same_effective_batch
-from openlora.agent.candidates import relaunch
+from openlora.agent.candidates import relaunch, stop
 from openlora.agent.context import Context
+from openlora.agent.evidence import DataFacts
 from openlora.agent.records import Action, Candidate, Diagnosis, Finding
 from openlora.tools import registry
 from openlora.tools.context import ToolError
 
 MAX_SIZES = 8
+SHORTEST = 32  # tokens: below this a sequence holds no useful example
+SHRINKING = (Action.REDUCE_BATCH, Action.GRADIENT_CHECKPOINTING, Action.SHORTEN_SEQUENCES)
 
 
 def sizes_below(batch: int) -> list[int]:
@@ -31,59 +43,93 @@ def sizes_below(batch: int) -> list[int]:
     return [2**i for i in range(MAX_SIZES) if 2**i <= batch // 2]
 
 
-def _replacement(config: dict[str, Any], found: dict[str, Any]) -> Candidate | None:
-    batch, accum = int(config["batch_size"]), int(config["grad_accum"])
-    tried = describe_trials(found["trials"])
-    fitting = sorted(t["batch_size"] for t in found["trials"] if t["fits"])
-    largest = fitting[-2] if len(fitting) >= 2 else (fitting[0] if fitting else None)
-    if largest:
-        smaller = same_effective_batch(config, largest)
-        why = (
-            f"out of memory at batch {batch}; measured: {tried}: batch {largest} (one size of headroom) "
-            f"× accumulation {smaller['grad_accum']}"
-        )
-        return relaunch(Action.REDUCE_BATCH, why, **smaller)
-    if not config.get("gradient_checkpointing"):
-        why = f"out of memory at batch {batch}; measured: {tried}: recompute activations, do not store them"
-        return relaunch(
-            Action.GRADIENT_CHECKPOINTING,
-            why,
-            gradient_checkpointing=True,
-            batch_size=1,
-            grad_accum=accum * batch,
-        )
-    seq_len = int(config["max_seq_len"])
-    if seq_len >= 32:
-        why = f"out of memory at batch {batch} even with checkpointing; measured: {tried}: halve max_seq_len"
-        return relaunch(Action.SHORTEN_SEQUENCES, why, max_seq_len=seq_len // 2)
-    return None
+def lengths_up_to(seq_len: int) -> list[int]:
+    """``seq_len``, ½, ¼, … while at least :data:`SHORTEST` (at most :data:`MAX_SIZES`), shortest first."""
+    lengths = [seq_len >> i for i in range(MAX_SIZES) if seq_len >> i >= SHORTEST]
+    return sorted(lengths) or [seq_len]
 
 
-def measured_oom_finding(finding: Finding, config: dict[str, Any], ctx: Context, attempt: int) -> Finding:
-    """``finding`` with its reduce-batch candidate replaced by the measured one (OOM findings only)."""
-    reduce = [c for c in finding.candidates if c.action == Action.REDUCE_BATCH]
-    sizes = sizes_below(int(config["batch_size"]))
-    if finding.diagnosis != Diagnosis.OOM or not reduce or not sizes:
-        return finding
+def _probe(
+    ctx: Context, attempt: int, config: dict[str, Any], sizes: list[int], lengths: list[int] | None = None
+) -> dict[str, Any] | None:
+    """Run ``probe_batch_size`` on ``config``; its findings, or None when it could not run or finish."""
+    supervised = {"training_config": config, "after_attempt": attempt} | (
+        {"lengths": lengths} if lengths else {}
+    )
     try:
-        found = registry.invoke(
-            "probe_batch_size",
-            ctx.tools,
-            {"sizes": sizes},
-            {"training_config": config, "after_attempt": attempt},
-        )
+        found = registry.invoke("probe_batch_size", ctx.tools, {"sizes": sizes}, supervised)
     except ToolError:
-        return finding
+        return None
     ctx.recorder.action("probe_batch_size", attempt=attempt)
-    if found["status"] != "completed":
+    return found if found["status"] == "completed" else None
+
+
+def _batch_fix(config: dict[str, Any], found: dict[str, Any]) -> Candidate | None:
+    """The measured smaller batch (one size of headroom), or None when not even batch 1 fitted."""
+    fitting = sorted(t["batch_size"] for t in found["trials"] if t["fits"])
+    if not fitting:
+        return None
+    largest = fitting[-2] if len(fitting) >= 2 else fitting[0]
+    smaller = same_effective_batch(config, largest)
+    why = (
+        f"out of memory at batch {config['batch_size']}; measured: {describe_trials(found['trials'])}: "
+        f"batch {largest} (one size of headroom) × accumulation {smaller['grad_accum']}"
+    )
+    return relaunch(Action.REDUCE_BATCH, why, **smaller)
+
+
+def _length_fix(
+    config: dict[str, Any], found: dict[str, Any], data: DataFacts | None
+) -> tuple[Candidate, bool]:
+    """The measured fix at batch 1 with checkpointing, and whether it is a real fix (False: a stop)."""
+    seq_len, batch = int(config["max_seq_len"]), int(config["batch_size"])
+    tried = describe_trials(found["trials"], by_length=True)
+    fitting = sorted(t["tokens"] for t in found["trials"] if t["fits"])
+    where = f"out of memory at batch {batch} of {seq_len} tokens; at batch 1 with checkpointing: {tried}"
+    if not fitting:
+        shortest = found["trials"][0]["tokens"]
+        return stop(f"{where}: not even {shortest} tokens fit; the run needs more memory"), False
+    accum = int(config["grad_accum"]) * batch
+    settings = {"gradient_checkpointing": True, "batch_size": 1, "grad_accum": accum}
+    whole = fitting[-1] >= min(seq_len, max(t["tokens"] for t in found["trials"]))
+    if whole and not config.get("gradient_checkpointing"):
+        why = f"{where}: the whole sequence fits when activations are recomputed, not stored"
+        return relaunch(Action.GRADIENT_CHECKPOINTING, why, **settings), True
+    length = fitting[-2] if len(fitting) >= 2 else fitting[0]
+    left_out = data.share_longer_than(length) if data is not None else 0.0
+    dropped = f"; about {left_out:.0%} of the examples are longer and left out" if left_out >= 0.005 else ""
+    why = f"{where}: max_seq_len {length} (one length of headroom){dropped}"
+    return relaunch(Action.SHORTEN_SEQUENCES, why, max_seq_len=length, **settings), True
+
+
+def measured_oom_finding(
+    finding: Finding, config: dict[str, Any], ctx: Context, attempt: int, data: DataFacts | None = None
+) -> Finding:
+    """``finding`` with its shrinking candidates replaced by the measured one (OOM findings only)."""
+    if finding.diagnosis != Diagnosis.OOM:
         return finding
-    better = _replacement(config, found)
-    if better is not None:
-        candidates = [better if c is reduce[0] else c for c in finding.candidates]
-    else:  # not even one sequence fits and nothing is left to shrink: a smaller batch cannot help
-        candidates = [c for c in finding.candidates if c is not reduce[0]] or finding.candidates
-    evidence = finding.evidence | {
-        "memory_probe": found["trials"],
-        "largest_fitting": found["largest_fitting"],
-    }
-    return finding.model_copy(update={"candidates": candidates, "evidence": evidence})
+    shrinking = [c for c in finding.candidates if c.action in SHRINKING]
+    reduce = [c for c in shrinking if c.action == Action.REDUCE_BATCH]
+    if not shrinking:
+        return finding
+    evidence = dict(finding.evidence)
+    better: Candidate | None = None
+    sizes = sizes_below(int(config["batch_size"]))
+    if reduce and sizes:
+        found = _probe(ctx, attempt, config, sizes=sizes)
+        if found is None:
+            return finding
+        evidence |= {"memory_probe": found["trials"], "largest_fitting": found["largest_fitting"]}
+        better = _batch_fix(config, found)
+        if better is not None:  # only the reduce-batch candidate changes
+            candidates = [better if c is reduce[0] else c for c in finding.candidates]
+            return finding.model_copy(update={"candidates": candidates, "evidence": evidence})
+    batch, accum = int(config["batch_size"]), int(config["grad_accum"])
+    recomputing = config | {"gradient_checkpointing": True, "batch_size": 1, "grad_accum": accum * batch}
+    found = _probe(ctx, attempt, recomputing, sizes=[1], lengths=lengths_up_to(int(config["max_seq_len"])))
+    if found is None:
+        return finding.model_copy(update={"evidence": evidence})
+    better, fixes = _length_fix(config, found, data)
+    kept = [c for c in finding.candidates if c not in shrinking and (fixes or c.action == Action.STOP)]
+    evidence |= {"length_probe": found["trials"], "longest_fitting_tokens": found["longest_fitting_tokens"]}
+    return finding.model_copy(update={"candidates": [better, *kept], "evidence": evidence})

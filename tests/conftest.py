@@ -35,6 +35,7 @@ LONG_ELSEWHERE: dict[str, dict[str, int]] = {
         "test_kill_and_resume_runs_one_trainer_at_a_time_and_applies_each_patch_once": 92,
         "test_nan_goal_is_rescued_and_the_second_run_starts_from_the_remembered_fix": 26,
         "test_oom_measures_the_batch_that_fits_and_keeps_the_effective_batch": 21,
+        "test_oom_when_not_one_sequence_fits_measures_the_length_that_does": 23,
     },
     "tests/trainer/test_guards.py": {"test_live_lr_patch_shows_in_next_step": 52},
     "tests/trainer/test_resume.py": {"test_sigkill_then_resume_matches_uninterrupted_run": 27},

@@ -45,6 +45,10 @@ class DatasetReport(BaseModel):
     length_deciles: list[int] = Field(
         default_factory=list, description="UTF-8 bytes per row at 0 %, 10 %, …, 100 % of the rows."
     )
+    whole_rows: int = Field(0, description="Rows the trainer keeps whole or drops (all but plain text).")
+    whole_length_deciles: list[int] = Field(
+        default_factory=list, description="length_deciles over those rows only (plain text is chunked)."
+    )
     duplicates: int = 0
     problems: list[str] = Field(default_factory=list)
     blocking: list[str] = Field(default_factory=list)
@@ -67,6 +71,7 @@ def inspect_dataset(ctx: RunContext, dataset_id: DatasetId, samples: int = 3) ->
         ).model_dump()
     texts = [_text(r) for r in records]
     lengths = [len(t.encode("utf-8")) for t in texts]
+    whole = [n for n, r in zip(lengths, records, strict=True) if r.kind != "text"]
     report = DatasetReport(
         dataset_id=dataset_id,
         rows=len(records),
@@ -76,6 +81,8 @@ def inspect_dataset(ctx: RunContext, dataset_id: DatasetId, samples: int = 3) ->
         max_bytes=max(lengths),
         mean_bytes=round(statistics.mean(lengths), 1),
         length_deciles=deciles(lengths),
+        whole_rows=len(whole),
+        whole_length_deciles=deciles(whole) if whole else [],
         duplicates=sum(n - 1 for n in Counter(texts).values() if n > 1),
         samples=[quote_data(t) for t in texts[:samples]],
     )

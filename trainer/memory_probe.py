@@ -1,4 +1,4 @@
-"""``python -m openlora.trainer.memory_probe RUN_DIR SIZES``: the largest micro-batch that fits, measured.
+"""``python -m openlora.trainer.memory_probe RUN_DIR SIZES [LENGTHS]``: what fits in memory, measured.
 
 The folder's ``spec.json`` is the planned training config. The probe sets the run up as training
 would (data, model, LoRA, optimizer, under the config's ``memory_limit_gb``), then, for each batch
@@ -6,11 +6,14 @@ size in ``SIZES`` (comma-separated, tried smallest first), runs one forward and 
 that many copies of the longest training sequence — the worst micro-batch the run can meet — and an
 optimizer step. It records each trial's peak memory (CUDA: ``max_memory_allocated``; CPU: the
 process's peak resident size, which only grows, so trials run in increasing size) and stops at the
-first size that runs out of memory. Each trial is a ``memory_trial`` event in ``metrics.jsonl``;
-``result.json`` says ``completed`` with ``evidence.trials``, ``evidence.largest_fitting`` (None when
-not even the smallest fits) and ``evidence.budget_gib`` (the memory there was to fit into). Choosing
-a batch size from that is the supervisor's job (``tools.probe_batch_size``). Nothing is trained: the
-adapter's weights are never saved.
+first size that runs out of memory. With ``LENGTHS`` (comma-separated token counts), the trials are
+instead one sequence at each length (the longest sequence cut to that many tokens), shortest first,
+stopping at the first that runs out of memory: what fits when not even one full sequence does.
+Each trial is a ``memory_trial`` event in ``metrics.jsonl``; ``result.json`` says ``completed`` with
+``evidence.trials``, ``evidence.largest_fitting`` (the largest batch, None when not even the smallest
+fits), ``evidence.longest_fitting_tokens`` (the most tokens of a trial that fitted) and
+``evidence.budget_gib`` (the memory there was to fit into). Choosing a config from that is the
+supervisor's job (``tools.probe_batch_size``). Nothing is trained: the adapter's weights are never saved.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 import psutil
 import torch
 
-from openlora.trainer.data import collate
+from openlora.trainer.data import PackedSequence, collate
 from openlora.trainer.main import failure_result, load_spec
 from openlora.trainer.result import RunResult, RunStatus, is_out_of_memory
 from openlora.trainer.rundir import RunDir
@@ -49,44 +52,78 @@ def _budget_bytes(use_cuda: bool, limit_gib: float | None) -> int:
     return psutil.Process().memory_info().rss + int(psutil.virtual_memory().available)
 
 
+def _trial(recipe: Any, sequences: list[PackedSequence]) -> dict[str, Any]:
+    """One forward, backward and optimizer step over ``sequences``; whether it fitted and its peak."""
+    batch = recipe._to_device(collate(sequences, recipe.tokenizer.pad_token_id))
+    if recipe.use_cuda:
+        torch.cuda.reset_peak_memory_stats()
+    began = time.perf_counter()
+    try:
+        loss = recipe._loss_sum(batch) / max(1, len(sequences))
+        (recipe.scaler.scale(loss) if recipe.scaler is not None else loss).backward()
+        recipe.optimizer.step()  # AdamW's state is allocated on the first step: part of the peak
+        fits = True
+    except BaseException as exc:
+        if not is_out_of_memory(exc):
+            raise
+        fits = False
+    finally:
+        recipe.optimizer.zero_grad(set_to_none=True)
+        del batch
+        gc.collect()
+    trial = {
+        "batch_size": len(sequences),
+        "tokens": max(len(s.input_ids) for s in sequences),
+        "fits": fits,
+        "peak_gib": round(_peak_bytes(recipe.use_cuda) / GIB, 3),
+        "seconds": round(time.perf_counter() - began, 2),
+    }
+    recipe.metrics.write("memory_trial", **trial)
+    return trial
+
+
+def _cut(sequence: PackedSequence, tokens: int) -> PackedSequence:
+    """The first ``tokens`` tokens of ``sequence``, as a packed sequence of that length would start."""
+    segments, left = [], tokens
+    for length in sequence.segments:
+        if left <= 0:
+            break
+        segments.append(min(length, left))
+        left -= length
+    return PackedSequence(
+        input_ids=sequence.input_ids[:tokens],
+        labels=sequence.labels[:tokens],
+        position_ids=sequence.position_ids[:tokens],
+        segments=segments,
+    )
+
+
 def measure(recipe: Any, sizes: list[int]) -> list[dict[str, Any]]:
-    """Try each size in increasing order; stop at the first that runs out of memory."""
-    trials: list[dict[str, Any]] = []
+    """Try each batch size in increasing order; stop at the first that runs out of memory."""
     longest = max(recipe.train_seqs, key=lambda s: len(s.input_ids))
+    trials: list[dict[str, Any]] = []
     for size in sorted(set(sizes)):
-        batch = recipe._to_device(collate([longest] * size, recipe.tokenizer.pad_token_id))
-        if recipe.use_cuda:
-            torch.cuda.reset_peak_memory_stats()
-        began = time.perf_counter()
-        try:
-            loss = recipe._loss_sum(batch) / max(1, size)
-            (recipe.scaler.scale(loss) if recipe.scaler is not None else loss).backward()
-            recipe.optimizer.step()  # AdamW's state is allocated on the first step: part of the peak
-            fits = True
-        except BaseException as exc:
-            if not is_out_of_memory(exc):
-                raise
-            fits = False
-        finally:
-            recipe.optimizer.zero_grad(set_to_none=True)
-            del batch
-            gc.collect()
-        trial = {
-            "batch_size": size,
-            "tokens": len(longest.input_ids),
-            "fits": fits,
-            "peak_gib": round(_peak_bytes(recipe.use_cuda) / GIB, 3),
-            "seconds": round(time.perf_counter() - began, 2),
-        }
-        recipe.metrics.write("memory_trial", **trial)
-        trials.append(trial)
-        if not fits:
+        trials.append(_trial(recipe, [longest] * size))
+        if not trials[-1]["fits"]:
             break
     return trials
 
 
-def run_probe(root: Path, sizes: list[int]) -> RunResult:
-    """Set the run up, measure each size, and write ``result.json``."""
+def measure_lengths(recipe: Any, lengths: list[int]) -> list[dict[str, Any]]:
+    """One sequence at each length in increasing order (the longest cut to it); stop at the first that
+    runs out of memory. Lengths past the longest sequence are not tried (they would repeat it)."""
+    longest = max(recipe.train_seqs, key=lambda s: len(s.input_ids))
+    trials: list[dict[str, Any]] = []
+    for tokens in sorted({min(t, len(longest.input_ids)) for t in lengths}):
+        trials.append(_trial(recipe, [_cut(longest, tokens)]))
+        if not trials[-1]["fits"]:
+            break
+    return trials
+
+
+def run_probe(root: Path, sizes: list[int], lengths: list[int] | None = None) -> RunResult:
+    """Set the run up, measure each batch size (or, given ``lengths``, each length at batch 1), and
+    write ``result.json``."""
     from openlora.trainer.guards import memory_limit
     from openlora.trainer.recipe import LoRARecipe
 
@@ -99,15 +136,25 @@ def run_probe(root: Path, sizes: list[int]) -> RunResult:
         recipe.setup()
         budget = _budget_bytes(recipe.use_cuda, config.memory_limit_gb)
         with memory_limit(config.memory_limit_gb):
-            trials = measure(recipe, sizes)
-        fitting = [t["batch_size"] for t in trials if t["fits"]]
-        largest = max(fitting) if fitting else None
+            trials = measure_lengths(recipe, lengths) if lengths else measure(recipe, sizes)
+        fitting = [t for t in trials if t["fits"]]
+        largest = max((t["batch_size"] for t in fitting), default=None)
+        longest = max((t["tokens"] for t in fitting), default=None)
+        if lengths:
+            message = (
+                f"longest sequence that fits: {longest} tokens" if longest else "not even the shortest fits"
+            )
+        else:
+            message = (
+                f"largest micro-batch that fits: {largest}" if largest else "not even the smallest batch fits"
+            )
         result = RunResult(
             RunStatus.COMPLETED,
-            f"largest micro-batch that fits: {largest}" if largest else "not even the smallest batch fits",
+            message,
             evidence={
                 "trials": trials,
                 "largest_fitting": largest,
+                "longest_fitting_tokens": longest,
                 "budget_gib": round(budget / GIB, 2),
                 "device": str(recipe.device),
             },
@@ -121,23 +168,27 @@ def run_probe(root: Path, sizes: list[int]) -> RunResult:
     return result
 
 
-def parse_sizes(text: str) -> list[int]:
-    """``"1,2,4"`` → [1, 2, 4]; every size a positive integer of at most 4096."""
-    sizes = [int(part) for part in text.split(",") if part.strip()]
-    if not sizes or any(not 1 <= s <= 4096 for s in sizes):
-        raise ValueError(f"batch sizes must be integers from 1 to 4096, got {text[:80]!r}")
-    return sizes
+def parse_sizes(text: str, what: str = "batch sizes", high: int = 4096) -> list[int]:
+    """``"1,2,4"`` → [1, 2, 4]; every value a positive integer of at most ``high``."""
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or any(not 1 <= v <= high for v in values):
+        raise ValueError(f"{what} must be integers from 1 to {high}, got {text[:80]!r}")
+    return values
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         root, sizes = Path(args[0]), parse_sizes(args[1])
+        lengths = parse_sizes(args[2], "sequence lengths", 32768) if len(args) > 2 else None
     except (IndexError, ValueError) as exc:
-        usage = "usage: python -m openlora.trainer.memory_probe RUN_DIR SIZES (e.g. 1,2,4,8)"
+        usage = "usage: python -m openlora.trainer.memory_probe RUN_DIR SIZES [LENGTHS] (e.g. 1,2,4,8 64,128)"
         print(f"{usage}: {exc}", file=sys.stderr)
         return 2
-    result = run_probe(root, sizes)
+    result = run_probe(root, sizes, lengths)
     print(f"{result.status.value}: {result.message}", file=sys.stderr)
     return 0 if result.status == RunStatus.COMPLETED else 1
 

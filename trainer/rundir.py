@@ -142,6 +142,11 @@ class GoalDir:
         """The memory probe made after attempt ``attempt`` ran out of memory (0: before attempt 1)."""
         return RunDir(self.root / ("memory-probe" if attempt == 0 else f"memory-probe-after-{attempt}"))
 
+    def length_probe_after(self, attempt: int) -> RunDir:
+        """The probe of sequence lengths at batch 1, made after attempt ``attempt`` ran out of memory
+        when not even one whole sequence fitted."""
+        return RunDir(self.root / f"length-probe-after-{attempt}")
+
     @property
     def data(self) -> Path:
         """Datasets the supervisor derives (filtered, synthesized); nothing is written elsewhere."""

@@ -127,6 +127,35 @@ def test_oom_measures_the_batch_that_fits_and_keeps_the_effective_batch(home, ti
     assert second.status != "oom", second.status  # the measured batch trains
 
 
+def test_oom_when_not_one_sequence_fits_measures_the_length_that_does(home, tiny_llama, tmp_path):
+    """Not even batch 1 of 32768 tokens fits 0.05 GiB: the probe measures halving lengths with
+    checkpointing and the next attempt trains at the measured length — one attempt, not one per halving."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(" ".join(f"word{i % 97} and token{i % 89}" for i in range(20_000)), encoding="utf-8")
+    training = {"batch_size": 2, "grad_accum": 1, "max_seq_len": 32768, "memory_limit_gb": 0.05}
+    goal = write_goal(
+        tmp_path / "goal",
+        tiny_llama,
+        corpus,
+        budget={"max_attempts": 2},
+        training=training | {"learning_rate": 0.01, "weight_decay": 0.0, "max_steps": 1},
+    )
+    final = run_goal(goal, tmp_path / "runs", echo=lambda _: None, poll_s=0.1)
+    first, second = final.attempts[:2]
+    assert first.status == "oom" and first.finding.diagnosis == "oom"
+    assert first.finding.evidence["largest_fitting"] is None  # batch 1 of the whole length: out of memory
+    lengths = [(t["tokens"], t["fits"]) for t in first.finding.evidence["length_probe"]]
+    assert lengths == sorted(lengths) and lengths[-1][1] is False and lengths[0][1] is True
+    fitting = [tokens for tokens, fits in lengths if fits]
+    assert (Path(final.run_root) / "length-probe-after-1" / "result.json").is_file()
+    assert second.config["max_seq_len"] == fitting[-2]  # one length of headroom below the longest that fit
+    assert second.config["gradient_checkpointing"] is True
+    assert (second.config["batch_size"], second.config["grad_accum"]) == (1, 2)  # the same effective batch
+    assert second.status == "completed", second.status  # the measured length trains
+    report = (Path(final.run_root) / "report.md").read_text()
+    assert f"max_seq_len {fitting[-2]} (one length of headroom) (changes" in report  # text: none cut
+
+
 def test_kill_and_resume_runs_one_trainer_at_a_time_and_applies_each_patch_once(
     home, tiny_llama, kv_dataset, tmp_path
 ):

@@ -1,0 +1,69 @@
+"""The measured out-of-memory repair's choices, on planted probe findings (the probe itself runs in
+tests/agent/test_supervisor.py), and the share of examples a shorter length leaves out."""
+
+from __future__ import annotations
+
+from openlora.agent.evidence import DataFacts
+from openlora.agent.oom_probe import _length_fix, lengths_up_to
+from openlora.agent.records import Action
+
+CONFIG = {"batch_size": 4, "grad_accum": 2, "max_seq_len": 4096, "gradient_checkpointing": False}
+
+
+def _found(fitting_up_to: int | None, lengths=(512, 1024, 2048, 4096)) -> dict:
+    trials = []
+    for tokens in lengths:
+        fits = fitting_up_to is not None and tokens <= fitting_up_to
+        trials.append({"batch_size": 1, "tokens": tokens, "fits": fits, "peak_gib": 0.1})
+        if not fits:
+            break
+    return {"trials": trials}
+
+
+def test_the_lengths_halve_from_the_configured_one_down_to_32_tokens_shortest_first():
+    assert lengths_up_to(4096) == [32, 64, 128, 256, 512, 1024, 2048, 4096]
+    assert lengths_up_to(32768) == [256, 512, 1024, 2048, 4096, 8192, 16384, 32768]  # at most 8
+    assert lengths_up_to(100) == [50, 100] and lengths_up_to(16) == [16]
+
+
+def test_the_whole_length_fitting_with_checkpointing_is_checkpointing_at_batch_1():
+    candidate, fixes = _length_fix(CONFIG, _found(4096), None)
+    assert fixes and candidate.action == Action.GRADIENT_CHECKPOINTING
+    args = candidate.call.args
+    assert (args["batch_size"], args["grad_accum"], args["gradient_checkpointing"]) == (1, 8, True)
+    assert "max_seq_len" not in args  # nothing is cut
+
+
+def test_a_shorter_length_takes_one_length_of_headroom_and_says_what_is_left_out():
+    pairs = DataFacts(
+        rows=100,
+        mean_bytes=3000,
+        length_deciles=(10,) * 11,
+        whole_rows=100,
+        whole_deciles=(400, 800, 1200, 1600, 2000, 2400, 2800, 3200, 3600, 4000, 6000),
+    )
+    candidate, fixes = _length_fix(CONFIG, _found(2048), pairs)
+    assert fixes and candidate.action == Action.SHORTEN_SEQUENCES
+    assert candidate.call.args["max_seq_len"] == 1024 and candidate.call.args["gradient_checkpointing"]
+    assert (
+        "one length of headroom" in candidate.why
+        and "of the examples are longer and left out" in candidate.why
+    )
+    text = DataFacts(rows=100, mean_bytes=3000, length_deciles=(6000,) * 11, whole_rows=0)
+    candidate, _ = _length_fix(CONFIG, _found(2048), text)  # plain text is chunked: nothing is left out
+    assert "left out" not in candidate.why
+
+
+def test_nothing_fitting_at_the_shortest_length_is_a_stop_that_says_so():
+    candidate, fixes = _length_fix(CONFIG, _found(None), None)
+    assert not fixes and candidate.action == Action.STOP
+    assert "not even 512 tokens fit" in candidate.why
+
+
+def test_plain_text_rows_are_never_counted_as_dropped():
+    mixed = DataFacts(
+        rows=10, mean_bytes=500, length_deciles=(100,) * 10 + (9000,), whole_rows=5, whole_deciles=(100,) * 11
+    )
+    assert mixed.share_longer_than(512) == 0.0  # the long row is text: chunked, not dropped
+    legacy = DataFacts(rows=10, mean_bytes=500, length_deciles=(100,) * 10 + (9000,))
+    assert legacy.share_longer_than(512) > 0.0  # without the split every row counts, as before
