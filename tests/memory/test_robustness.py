@@ -30,7 +30,7 @@ WRITER = textwrap.dedent(
     (barrier / f"ready-{worker}").touch()
     while not (barrier / "go").exists():  # start together, once every writer is ready
         time.sleep(0.01)
-    for i in range(50):
+    for i in range(25):
         diagnosis = "plateau" if i % 2 else "nan"
         memory.add(NewIncident(Symptom(diagnosis, "llama", [1.0, 0.9], note=f"w{worker} i{i}")))
     """
@@ -52,7 +52,7 @@ def _release_together(procs: list[subprocess.Popen], barrier: Path, timeout: flo
 
 
 @pytest.mark.long
-def test_four_processes_writing_fifty_incidents_each(tmp_path):
+def test_four_processes_writing_twenty_five_incidents_each(tmp_path):
     home = tmp_path / "home"
     MemoryStore(home)  # create the schema once, as the first run on a machine would
     env = {**os.environ, "OPENLORA_HOME": str(home)}
@@ -71,10 +71,10 @@ def test_four_processes_writing_fifty_incidents_each(tmp_path):
 
     memory = IncidentMemory(MemoryStore(home))
     ids = [r[0] for r in memory.store.db.execute("SELECT id FROM incidents")]
-    assert len(ids) == 200 and len(set(ids)) == 200
+    assert len(ids) == 100 and len(set(ids)) == 100
     notes = {r[0].split(". ")[-1] for r in memory.store.db.execute("SELECT signature FROM incidents")}
-    assert len(notes) == 200  # every (worker, i) exactly once
-    assert memory.index.count() == 200 and memory.index.ids() == set(ids)
+    assert len(notes) == 100  # every (worker, i) exactly once
+    assert memory.index.count() == 100 and memory.index.ids() == set(ids)
     assert memory.rebuilt_because is None
 
 
