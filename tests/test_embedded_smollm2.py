@@ -2,8 +2,10 @@
 
 One short training run (8 steps on the bundled quickstart example) serves every test here; it runs
 through `openlora-agent train` with `outputs: [gguf-adapter, gguf]`, so the exports are made by the
-trainer itself when the run completes. It loads the GGUF itself (a cache folder of its own, empty at
-first) and leaves the dequantized copy there, which the cache test then trains from.
+trainer itself when the run completes. It loads the GGUF itself and leaves the dequantized copy in the
+session's cache folder (``tests/conftest.py`` runs this file first, so the session's first SmolLM2 load
+is this one, as on a fresh machine, and later SmolLM2 tests read the copy); the cache test then trains
+from that copy. Run after another SmolLM2 load (``-k``, a rerun), it uses a cache folder of its own.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from openlora.trainer import gguf_cache
 from openlora.trainer.export.gguf_check import open_llama
 from openlora.trainer.models import embedded_gguf_path
 from openlora.trainer.rundir import RunDir, loss_trace, read_events
@@ -32,6 +35,9 @@ PROMPT = (
 
 @pytest.fixture(scope="module")
 def smollm2_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's cache when it holds no SmolLM2 copy yet, else an empty one of this module's own."""
+    if gguf_cache.cached(embedded_gguf_path()) is None and gguf_cache.cache_root() is not None:
+        return gguf_cache.cache_root()
     return tmp_path_factory.mktemp("gguf-cache")
 
 
@@ -60,7 +66,7 @@ def smollm2_run(tmp_path_factory: pytest.TempPathFactory, smollm2_cache: Path) -
 def test_the_dequantized_copy_gives_the_gguf_runs_first_loss(smollm2_run, smollm2_cache, tmp_path):
     """The same spec from the cache folder the GGUF load left: the same first-step loss, to the last digit
     (the same weights and tokens; later steps would follow another schedule over fewer steps)."""
-    (folder,) = (smollm2_cache / "gguf").iterdir()
+    folder = smollm2_cache / "gguf" / gguf_cache.folder_for(embedded_gguf_path()).name
     assert (folder / "complete").is_file() and (folder / "model.safetensors").is_file()
     spec = json.loads(RunDir(smollm2_run).spec.read_text()) | {"max_steps": 1, "outputs": ["adapter"]}
     again = tmp_path / "again"
