@@ -219,30 +219,25 @@ def weight_decay(f: Facts) -> Check:
     )
 
 
-def adam_beta1(f: Facts) -> Check:
-    value = f.config.adam_beta1
+def _adam_beta(key: str, value: float, averages: str, healthy: tuple[float, float], default: float) -> Check:
+    """An Adam decay rate judged by the number of steps it averages over (about 1 / (1 - beta))."""
     return judge(
-        "adam_beta1",
-        ["adam_beta1"],
+        key,
+        [key],
         value,
-        f"adam_beta1 {value:g}: gradient momentum over ~{1 / max(1e-9, 1 - value):.0f} steps",
-        *BETA1_RANGE,
-        fix_low={"adam_beta1": 0.9},
-        fix_high={"adam_beta1": 0.9},
+        f"{key} {value:g}: {averages} over ~{1 / max(1e-9, 1 - value):.0f} steps",
+        *healthy,
+        fix_low={key: default},
+        fix_high={key: default},
     )
+
+
+def adam_beta1(f: Facts) -> Check:
+    return _adam_beta("adam_beta1", f.config.adam_beta1, "gradient momentum", BETA1_RANGE, 0.9)
 
 
 def adam_beta2(f: Facts) -> Check:
-    value = f.config.adam_beta2
-    return judge(
-        "adam_beta2",
-        ["adam_beta2"],
-        value,
-        f"adam_beta2 {value:g}: gradient scale averaged over ~{1 / max(1e-9, 1 - value):.0f} steps",
-        *BETA2_RANGE,
-        fix_low={"adam_beta2": 0.999},
-        fix_high={"adam_beta2": 0.999},
-    )
+    return _adam_beta("adam_beta2", f.config.adam_beta2, "gradient scale averaged", BETA2_RANGE, 0.999)
 
 
 def grad_clipping(f: Facts) -> Check:
