@@ -9,6 +9,12 @@ at ``memory_limit_gb: 0.01``: training at the largest size that fitted the probe
 memory). Accumulation is raised to keep the effective batch, and the trials are the candidate's
 evidence.
 
+When the detectors also propose a shorter ``max_seq_len`` that still holds every example whole (the
+configured one is far above the longest example, so the extra length is only padding and packing),
+the batch is measured at that length instead (1, 2, 4, … up to the failed batch), and the one fix is
+both: the shorter length and the measured batch (the largest that fitted when every size tried fitted,
+else the one-size headroom above), the accumulation keeping the effective batch.
+
 When not even one sequence fits (or the attempt already ran at batch 1), the same probe measures one
 sequence with gradient checkpointing at halving lengths (the longest training sequence cut to
 ``max_seq_len``, ½, ¼, … down to :data:`SHORTEST` tokens, shortest first). If the whole length fits
@@ -28,7 +34,7 @@ from typing import Any
 from openlora.agent.batch_probe import describe_trials, same_effective_batch
 from openlora.agent.candidates import relaunch, stop
 from openlora.agent.context import Context
-from openlora.agent.evidence import DataFacts
+from openlora.agent.evidence import TEMPLATE_TOKENS, DataFacts
 from openlora.agent.records import Action, Candidate, Diagnosis, Finding
 from openlora.tools import registry
 from openlora.tools.context import ToolError
@@ -41,6 +47,11 @@ SHRINKING = (Action.REDUCE_BATCH, Action.GRADIENT_CHECKPOINTING, Action.SHORTEN_
 def sizes_below(batch: int) -> list[int]:
     """1, 2, 4, … up to half of ``batch`` (at most :data:`MAX_SIZES` sizes)."""
     return [2**i for i in range(MAX_SIZES) if 2**i <= batch // 2]
+
+
+def sizes_up_to(batch: int) -> list[int]:
+    """1, 2, 4, … up to ``batch`` (at most :data:`MAX_SIZES` sizes)."""
+    return [2**i for i in range(MAX_SIZES) if 2**i <= batch]
 
 
 def lengths_up_to(seq_len: int) -> list[int]:
@@ -76,6 +87,35 @@ def _batch_fix(config: dict[str, Any], found: dict[str, Any]) -> Candidate | Non
         f"batch {largest} (one size of headroom) × accumulation {smaller['grad_accum']}"
     )
     return relaunch(Action.REDUCE_BATCH, why, **smaller)
+
+
+def _lossless_shortening(finding: Finding, data: DataFacts | None) -> Candidate | None:
+    """The detectors' shorter-sequence candidate when it leaves every example whole (only a length)."""
+    if data is None:
+        return None
+    for candidate in finding.candidates:
+        args = candidate.call.args
+        only_length = candidate.action == Action.SHORTEN_SEQUENCES and set(args) == {"fix", "max_seq_len"}
+        if only_length and data.share_longer_than(int(args["max_seq_len"]) - TEMPLATE_TOKENS) == 0.0:
+            return candidate
+    return None
+
+
+def _shorter_batch_fix(config: dict[str, Any], found: dict[str, Any], length: int) -> Candidate | None:
+    """The shorter length with the batch measured there, or None when not even batch 1 fitted."""
+    fitting = sorted(t["batch_size"] for t in found["trials"] if t["fits"])
+    if not fitting:
+        return None
+    every_size_fits = len(fitting) == len(found["trials"])
+    chosen = fitting[-1] if every_size_fits or len(fitting) == 1 else fitting[-2]
+    settings = same_effective_batch(config, chosen)
+    why = (
+        f"out of memory at batch {config['batch_size']} of {config['max_seq_len']} tokens; max_seq_len "
+        f"{length} still holds every example whole, measured there: {describe_trials(found['trials'])}: "
+        f"batch {chosen}{'' if every_size_fits else ' (one size of headroom)'} × accumulation "
+        f"{settings['grad_accum']}"
+    )
+    return relaunch(Action.SHORTEN_SEQUENCES, why, max_seq_len=length, **settings)
 
 
 def _length_fix(
@@ -115,7 +155,20 @@ def measured_oom_finding(
     evidence = dict(finding.evidence)
     better: Candidate | None = None
     sizes = sizes_below(int(config["batch_size"]))
-    if reduce and sizes:
+    lossless = _lossless_shortening(finding, data)
+    if reduce and lossless is not None:
+        length = int(lossless.call.args["max_seq_len"])
+        shorter = config | {"max_seq_len": length}
+        found = _probe(ctx, attempt, shorter, sizes=sizes_up_to(int(config["batch_size"])))
+        if found is None:
+            return finding
+        evidence |= {"memory_probe": found["trials"], "largest_fitting": found["largest_fitting"]}
+        evidence |= {"probed_max_seq_len": length}
+        better = _shorter_batch_fix(config, found, length)
+        if better is not None:  # one fix for both: the shorter length and the batch that fits there
+            rest = [c for c in finding.candidates if c is not lossless and c is not reduce[0]]
+            return finding.model_copy(update={"candidates": [better, *rest], "evidence": evidence})
+    elif reduce and sizes:
         found = _probe(ctx, attempt, config, sizes=sizes)
         if found is None:
             return finding

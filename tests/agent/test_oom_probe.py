@@ -67,3 +67,47 @@ def test_plain_text_rows_are_never_counted_as_dropped():
     assert mixed.share_longer_than(512) == 0.0  # the long row is text: chunked, not dropped
     legacy = DataFacts(rows=10, mean_bytes=500, length_deciles=(100,) * 10 + (9000,))
     assert legacy.share_longer_than(512) > 0.0  # without the split every row counts, as before
+
+
+def _batches(fitting_up_to: int | None, sizes=(1, 2, 4, 8, 16, 32, 64)) -> dict:
+    trials = []
+    for size in sizes:
+        fits = fitting_up_to is not None and size <= fitting_up_to
+        trials.append({"batch_size": size, "tokens": 37, "fits": fits, "peak_gib": 0.1})
+        if not fits:
+            break
+    return {"trials": trials}
+
+
+def test_a_lossless_shorter_length_comes_with_the_batch_measured_at_it():
+    from openlora.agent.oom_probe import _shorter_batch_fix
+
+    config = {"batch_size": 64, "grad_accum": 1, "max_seq_len": 256}
+    candidate = _shorter_batch_fix(config, _batches(16), 64)
+    assert candidate.action == Action.SHORTEN_SEQUENCES
+    args = candidate.call.args
+    assert (args["max_seq_len"], args["batch_size"], args["grad_accum"]) == (64, 8, 8)  # headroom below 16
+    assert "still holds every example whole" in candidate.why and "one size of headroom" in candidate.why
+    whole = _shorter_batch_fix(config, _batches(64), 64)  # every size fitted: the batch stays
+    assert (whole.call.args["batch_size"], whole.call.args["grad_accum"]) == (64, 1)
+    assert "headroom" not in whole.why
+    assert _shorter_batch_fix(config, _batches(None), 64) is None
+
+
+def test_only_a_shortening_that_cuts_no_example_is_lossless():
+    from openlora.agent.candidates import relaunch
+    from openlora.agent.oom_probe import _lossless_shortening
+    from openlora.agent.records import Diagnosis, Finding
+
+    data = DataFacts(
+        rows=100,
+        mean_bytes=60,
+        length_deciles=(40,) * 10 + (80,),
+        whole_rows=100,
+        whole_deciles=(40,) * 10 + (80,),
+    )
+    fits = relaunch(Action.SHORTEN_SEQUENCES, "holds every example", max_seq_len=128)
+    cuts = relaunch(Action.SHORTEN_SEQUENCES, "halve", max_seq_len=32)
+    assert _lossless_shortening(Finding(diagnosis=Diagnosis.OOM, candidates=[cuts, fits]), data) is fits
+    assert _lossless_shortening(Finding(diagnosis=Diagnosis.OOM, candidates=[cuts]), data) is None
+    assert _lossless_shortening(Finding(diagnosis=Diagnosis.OOM, candidates=[fits]), None) is None
