@@ -33,6 +33,7 @@ from openlora.agent.records import Action, Diagnosis, Finding
 from openlora.tools.inspect_dataset import GARBLED
 from openlora.trainer.result import RunResult, RunStatus
 
+LIVE_CLIP = 0.5  # the gradient norm a live clip patch sets
 SPIKE_FACTOR = 3.0
 PLATEAU_SHARE, PLATEAU_MIN_STEPS, PLATEAU_GAIN = 0.4, 8, 0.01
 OVERFIT_RISE = 0.10
@@ -75,32 +76,42 @@ def finite_metric(metrics: dict[str, Any], key: str) -> float:
     return number if math.isfinite(number) else math.inf
 
 
+def live_config(config: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The running attempt's settings now: its launch config with every applied live patch on top."""
+    live = dict(config)
+    for event in events:
+        if event.get("event") == "patch_applied" and isinstance(event.get("changes"), dict):
+            live |= event["changes"]
+    return live
+
+
 def live_findings(events: list[dict[str, Any]], config: dict[str, Any]) -> list[Finding]:
-    """Findings that justify acting on a running trainer (loss spikes)."""
+    """Findings that justify acting on a running trainer (loss spikes). ``config`` is the attempt's
+    launch config; the candidates start from its settings as patched so far (:func:`live_config`), so a
+    second spike halves the lr it trains at now, and a clip already as tight is not proposed again."""
     curve = [v for v in losses(events) if math.isfinite(v)]
     if len(curve) < 11:
         return []
     window = statistics.median(curve[-11:-1])
     if curve[-1] <= SPIKE_FACTOR * window:
         return []
-    lr = float(config["learning_rate"])
-    evidence = {"loss": curve[-1], "median_before": window, "step": len(curve)}
-    return [
-        Finding(
-            diagnosis=Diagnosis.LOSS_SPIKE,
-            evidence=evidence,
-            candidates=[
-                patch(
-                    Action.LOWER_LR,
-                    f"loss {curve[-1]:.4g} is over {SPIKE_FACTOR:g}× the median {window:.4g} of the 10 steps "
-                    "before: halve the lr while it runs",
-                    {"learning_rate": (lr * 0.1, lr * 0.5)},
-                    learning_rate=lr * 0.5,
-                ),
-                patch(Action.CLIP_GRADIENTS, "the loss spiked: clip harder while it runs", max_grad_norm=0.5),
-            ],
+    now = live_config(config, events)
+    lr, clip = float(now["learning_rate"]), float(now.get("max_grad_norm") or 0.0)
+    evidence = {"loss": curve[-1], "median_before": window, "step": len(curve), "learning_rate": lr}
+    candidates = [
+        patch(
+            Action.LOWER_LR,
+            f"loss {curve[-1]:.4g} is over {SPIKE_FACTOR:g}× the median {window:.4g} of the 10 steps "
+            f"before: halve the lr ({lr:.3g}) while it runs",
+            {"learning_rate": (lr * 0.1, lr * 0.5)},
+            learning_rate=lr * 0.5,
         )
     ]
+    if clip == 0.0 or clip > LIVE_CLIP:  # 0: clipping is off
+        now_words = "off now" if clip == 0.0 else f"{clip:g} now"
+        why = f"the loss spiked: clip gradients at {LIVE_CLIP:g} while it runs ({now_words})"
+        candidates.append(patch(Action.CLIP_GRADIENTS, why, max_grad_norm=LIVE_CLIP))
+    return [Finding(diagnosis=Diagnosis.LOSS_SPIKE, evidence=evidence, candidates=candidates)]
 
 
 def detect(

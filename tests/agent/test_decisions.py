@@ -91,6 +91,18 @@ def test_live_spike_is_a_bounded_patch_and_healthy_runs_are_left_alone():
     assert detect(_result("completed", val_loss="nan"), [], CONFIG, SUCCESS, 1e-3).diagnosis != "healthy"
 
 
+def test_a_second_spike_starts_from_the_settings_patched_so_far_and_repeats_no_clip():
+    first = _steps([2.0] * 10 + [9.0])
+    patched = {"event": "patch_applied", "step": 11, "patch_id": "a1-p1", "changes": {"learning_rate": 0.01}}
+    clipped = {"event": "patch_applied", "step": 12, "patch_id": "a1-p2", "changes": {"max_grad_norm": 0.5}}
+    later = [{"event": "step", "step": 12 + i, "loss": v} for i, v in enumerate([2.0] * 10 + [9.0])]
+    (spike,) = live_findings([*first, patched, *later], CONFIG)
+    assert {c.action for c in spike.candidates} == {"lower_lr", "clip_gradients"}
+    assert spike.candidates[0].call.args["learning_rate"] == pytest.approx(0.005)  # half of the patched 0.01
+    (again,) = live_findings([*first, patched, clipped, *later], CONFIG)
+    assert [c.action for c in again.candidates] == ["lower_lr"]  # already clipped at 0.5: no repeat
+
+
 def test_an_allowed_call_within_its_range_is_executed_as_chosen():
     finding = _plateau()
     decision = validate_choice(
