@@ -32,6 +32,7 @@ from openlora.agent.goal import Success
 from openlora.agent.records import Action, Diagnosis, Finding
 from openlora.tools.inspect_dataset import GARBLED
 from openlora.trainer.result import RunResult, RunStatus
+from openlora.trainer.rundir import run_start
 
 LIVE_CLIP = 0.5  # the gradient norm a live clip patch sets
 SPIKE_FACTOR = 3.0
@@ -161,7 +162,7 @@ def _by_status(
     if result.status == RunStatus.DIVERGED:
         return _diverged_finding(evidence, config, prior_lr)
     if result.status == RunStatus.OOM:
-        return _oom_finding(evidence, config, longest_example_bytes)
+        return _oom_finding(evidence, config, longest_example_bytes, events)
     if result.status == RunStatus.DATA_ERROR:
         return _data_error_finding(evidence, config, result.message)
     if result.status in (RunStatus.ERROR, RunStatus.KILLED):
@@ -229,19 +230,39 @@ def fitting_seq_len(longest_example_bytes: int) -> int:
     return max(64, 1 << math.ceil(math.log2(longest_example_bytes + TEMPLATE_TOKENS)))
 
 
+def measured_fit(events: list[dict[str, Any]]) -> tuple[int, int] | None:
+    """(the longest example the trainer tokenized, the power of two of at least 64 that holds it), from
+    the attempt's ``run_start`` figures (template tokens included, nothing guessed); None without them."""
+    figures = run_start(events).get("dataset") or {}
+    longest = figures.get("max_example_tokens")
+    if not isinstance(longest, int) or longest < 1 or figures.get("dropped_too_long"):
+        return None  # examples were left out as too long: the longest kept is not the longest there is
+    return longest, max(64, 1 << math.ceil(math.log2(longest)))
+
+
 def _oom_finding(
-    evidence: dict[str, Any], config: dict[str, Any], longest_example_bytes: int | None
+    evidence: dict[str, Any],
+    config: dict[str, Any],
+    longest_example_bytes: int | None,
+    events: list[dict[str, Any]] = (),
 ) -> Finding:
     """Sequences far longer than any example are shortened first (nothing is cut); then the batch,
-    keeping the effective batch; only at batch 1 sequence length or compute is traded."""
+    keeping the effective batch; only at batch 1 sequence length or compute is traded. The longest
+    example is the trainer's own count when the attempt recorded it, else an upper bound from bytes."""
     batch, accum, seq_len = int(config["batch_size"]), int(config["grad_accum"]), int(config["max_seq_len"])
     candidates = []
-    fit = fitting_seq_len(longest_example_bytes) if longest_example_bytes else seq_len
-    if fit <= seq_len // 2:
+    measured = measured_fit(list(events))
+    if measured is not None:
+        longest, fit = f"{measured[0]} tokens", measured[1]
+        evidence = evidence | {"longest_example_tokens": measured[0]}
+    elif longest_example_bytes:
+        longest, fit = f"{longest_example_bytes} bytes", fitting_seq_len(longest_example_bytes)
         evidence = evidence | {"longest_example_bytes": longest_example_bytes}
+    else:
+        longest, fit = "", seq_len
+    if fit <= seq_len // 2:
         why = (
-            f"max_seq_len {seq_len} is far above the longest example ({longest_example_bytes} bytes): "
-            f"{fit} holds every example whole"
+            f"max_seq_len {seq_len} is far above the longest example ({longest}): {fit} holds each one whole"
         )
         candidates.append(relaunch(Action.SHORTEN_SEQUENCES, why, max_seq_len=fit))
     if batch > 1:

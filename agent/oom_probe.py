@@ -90,13 +90,19 @@ def _batch_fix(config: dict[str, Any], found: dict[str, Any]) -> Candidate | Non
 
 
 def _lossless_shortening(finding: Finding, data: DataFacts | None) -> Candidate | None:
-    """The detectors' shorter-sequence candidate when it leaves every example whole (only a length)."""
-    if data is None:
-        return None
+    """The detectors' shorter-sequence candidate when it leaves every example whole (only a length):
+    at least the longest example the trainer counted, or, without that count, no example estimated
+    longer from the dataset's byte lengths."""
+    counted = finding.evidence.get("longest_example_tokens")
     for candidate in finding.candidates:
         args = candidate.call.args
-        only_length = candidate.action == Action.SHORTEN_SEQUENCES and set(args) == {"fix", "max_seq_len"}
-        if only_length and data.share_longer_than(int(args["max_seq_len"]) - TEMPLATE_TOKENS) == 0.0:
+        if candidate.action != Action.SHORTEN_SEQUENCES or set(args) != {"fix", "max_seq_len"}:
+            continue
+        length = int(args["max_seq_len"])
+        if isinstance(counted, int):
+            if length >= counted:
+                return candidate
+        elif data is not None and data.share_longer_than(length - TEMPLATE_TOKENS) == 0.0:
             return candidate
     return None
 

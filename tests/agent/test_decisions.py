@@ -65,6 +65,17 @@ def test_oom_with_sequences_far_longer_than_the_data_fits_them_first():
     assert only.action == "reduce_batch"
 
 
+def test_oom_fits_sequences_to_the_longest_example_the_trainer_counted():
+    near = CONFIG | {"max_seq_len": 256}
+    counted = [{"event": "run_start", "dataset": {"max_example_tokens": 37, "dropped_too_long": 0}}]
+    fit, _reduce = detect(_result("oom"), counted, near, SUCCESS, 1e-3, longest_example_bytes=90).candidates
+    assert fit.changes == {"max_seq_len": 64} and "37 tokens" in fit.why  # the count, not 90 bytes + 128
+    assert detect(_result("oom"), counted, near, SUCCESS, 1e-3).evidence["longest_example_tokens"] == 37
+    dropped = [{"event": "run_start", "dataset": {"max_example_tokens": 37, "dropped_too_long": 3}}]
+    (only,) = detect(_result("oom"), dropped, near, SUCCESS, 1e-3, longest_example_bytes=90).candidates
+    assert only.action == "reduce_batch"  # some examples were longer than 256: the count is not the longest
+
+
 @pytest.mark.parametrize(
     ("losses", "vals", "diagnosis"),
     [
