@@ -142,7 +142,7 @@ def _length_fix(
         why = f"{where}: the whole sequence fits when activations are recomputed, not stored"
         return relaunch(Action.GRADIENT_CHECKPOINTING, why, **settings), True
     length = fitting[-2] if len(fitting) >= 2 else fitting[0]
-    left_out = data.share_longer_than(length) if data is not None else 0.0
+    left_out = data.share_longer_than(length - TEMPLATE_TOKENS) if data is not None else 0.0
     dropped = f"; about {left_out:.0%} of the examples are longer and left out" if left_out >= 0.005 else ""
     why = f"{where}: max_seq_len {length} (one length of headroom){dropped}"
     return relaunch(Action.SHORTEN_SEQUENCES, why, max_seq_len=length, **settings), True
