@@ -256,12 +256,19 @@ def _score_models(
     return results
 
 
+# How a metric's row reads where its key alone would mislead: ``perplexity`` is the *base* model's
+# perplexity of each model's output (fluency), not the usual perplexity of the model on the references;
+# an adapter that answers exactly in a terse format scores far above a base that rambles fluently.
+METRIC_LABELS = {"perplexity": "fluency: base model's perplexity of the output (lower: reads like the base)"}
+
+
 def summary_table(summary: dict[str, dict[str, float]]) -> list[str]:
     """Markdown table lines: one row per metric, one column per model (adapter, base)."""
     names = list(summary)
     lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for metric in summary[names[0]]:
-        lines.append(f"| {metric} | " + " | ".join(f"{summary[n][metric]:.4g}" for n in names) + " |")
+        label = METRIC_LABELS.get(metric, metric)
+        lines.append(f"| {label} | " + " | ".join(f"{summary[n][metric]:.4g}" for n in names) + " |")
     return lines
 
 
