@@ -79,7 +79,11 @@ def _steps(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def lr_reached(events: list[dict[str, Any]], config: dict[str, Any]) -> Check | None:
-    """The schedule's highest learning rate as a share of the configured peak (warmup can hide it)."""
+    """The schedule's highest learning rate as a share of the configured peak (warmup can hide it).
+    Not judged on a run resumed from a checkpoint: its schedule peaked before the steps it logged (an
+    attempt continued at step 12 of 24 on a cosine schedule logs at most half the peak, warmup or not)."""
+    if any(e.get("event") == "resumed" and int(e.get("step") or 0) > 0 for e in events):
+        return None
     rates = [float(e["lr"]) for e in _steps(events) if isinstance(e.get("lr"), int | float)]
     if len(rates) < MIN_STEPS_FOR_TRENDS:
         return None

@@ -256,3 +256,26 @@ def test_a_configuration_that_already_failed_is_never_launched_again():
 def test_explain_leaves_a_finding_no_check_explains():
     finding = detect(RunResult(RunStatus.OOM, "oom", 1), [], _facts().config.model_dump(), SUCCESS, 1e-3)
     assert explain(finding, run_checks(_facts()), _facts().config.model_dump()) == finding
+
+
+def test_a_resumed_attempt_is_not_told_its_warmup_hid_the_peak_and_a_no_op_fix_explains_nothing():
+    """Found on the SmolLM2 tier: more_steps continued attempt 1 at step 12 of 24 on a cosine schedule, so
+    the steps it logged peaked at ~47 % of the lr; `lr_reached` blamed warmup and proposed warmup_steps 1,
+    which the config already had — the only candidate, dropped as a repeat, and the goal stopped."""
+    config = _facts(max_steps=24, warmup_steps=1).config.model_dump()
+    peak = config["learning_rate"]
+    decayed = [
+        {**e, "step": e["step"] + 12, "lr": 0.47 * peak * (1 - i / 12)}
+        for i, e in enumerate(_steps([4.0 - 0.01 * i for i in range(12)]))
+    ]
+    fresh = [c for c in live_checks(decayed, _completed(), config, DATA) if c.quantity == "lr_reached"]
+    assert fresh and fresh[0].out_of_range  # the same rates from step 0 would be a hidden peak
+    resumed = [{"event": "resumed", "step": 12, "path": "checkpoints/step-00000012"}, *decayed]
+    assert [c for c in live_checks(resumed, _completed(), config, DATA) if c.quantity == "lr_reached"] == []
+    finding = _detect(_completed(train_loss=3.9, val_loss=4.2), resumed, {"max_steps": 24, "warmup_steps": 1})
+    assert finding.diagnosis == Diagnosis.UNDERFIT and Action.ADD_WARMUP not in {
+        c.action for c in finding.candidates
+    }
+    no_op = fresh[0].model_copy(update={"fix": {"warmup_steps": 1}})  # what the config already has
+    underfit = finding.model_copy(update={"evidence": {}})
+    assert explain(underfit, [no_op], config) == underfit  # a fix that changes nothing explains nothing
