@@ -113,11 +113,18 @@ def main(argv: list[str] | None = None) -> dict:
         if not invalid
         else f"Validity: these planted faults met the target as configured (not faults here): {invalid}\n"
     )
-    print(validity)
+    unreadable = {n: m["unreadable_reasons"] for n, m in summary.items() if m.get("unreadable_reasons")}
+    reasons = "Reasons shown to a person: " + (
+        "every one passes the explanation check (names its diagnosis and the settings it changes).\n"
+        if not unreadable
+        else f"these fail the explanation check: {unreadable}\n"
+    )
+    print(validity + reasons)
     (args.out / f"brokenlora{suffix}.md").write_text(
         table
         + "\n"
         + validity
+        + reasons
         + "\nPer fault class (handled / runs):\n\n"
         + per_case_table(summary, by_class=True)
         + "\nPer case (handled / runs):\n\n"

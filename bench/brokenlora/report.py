@@ -98,6 +98,15 @@ def summarize(rows: list[dict[str, Any]], strategies: list[str]) -> dict[str, An
             if decisions
             else (0 if name in ("openlora", "openlora_no_memory", "rules_only") else None),
             "repeat_attempt_reduction": reduction,
+            # Reasons shown to a person that fail the explanation check (each with its case and problems).
+            "unreadable_reasons": [
+                f"{r['case']}@{r['seed']} ({r['pass']}): {'; '.join(d['reason_problems'])}"
+                for r in first + repeat
+                for d in r.get("decisions", [])
+                if d.get("reason_problems")
+            ]
+            if decisions
+            else None,
             "cases": {r["case"] + f"@{r['seed']}": handled(r) for r in first},
             "classes": {r["case"] + f"@{r['seed']}": _class_of(r) for r in first},
             "errors": [f"{r['case']}@{r['seed']}: {r['error']}" for r in first if r.get("error")],

@@ -206,8 +206,11 @@ def _goal_file(env: Env, memory: bool) -> Path:
 
 
 def _decision_measures(record: Any, prior_lr: float | None) -> dict[str, Any]:
-    """What the benchmark counts about one attempt's decision (``record`` is an AttemptRecord)."""
+    """What the benchmark counts about one attempt's decision (``record`` is an AttemptRecord),
+    including whether the reason the report shows for it fails the explanation check (it must name its
+    diagnosis and the settings it changed, and read as well-formed text)."""
     from openlora.agent.decision import check_changes
+    from openlora.agent.explanations import explanation_problems
 
     decision = record.decision
     out_of_bounds = False
@@ -223,6 +226,9 @@ def _decision_measures(record: Any, prior_lr: float | None) -> dict[str, Any]:
         "out_of_bounds": out_of_bounds,
         "action": decision.action.value,
         "raised_lr": new_lr is not None and new_lr > record.config["learning_rate"],
+        "reason_problems": explanation_problems(
+            decision.explanation(), decision.diagnosis.value, decision.changes
+        ),
     }
 
 

@@ -35,6 +35,10 @@ def test_smoke_runs_every_strategy_and_writes_comparable_results(tmp_path, monke
     assert ours["rescue_rate"] == 1.0  # the NaN case is rescued within the budget
     assert ours["false_interventions"] == 0  # and the healthy control is left alone
     assert ours["schema_valid_rate"] == 1.0 and ours["out_of_bounds"] == 0
+    for name in ("openlora", "rules_only"):  # every reason the run's reports show passes the check
+        assert summary[name]["unreadable_reasons"] == [], summary[name]["unreadable_reasons"]
+    table = (tmp_path / "results" / "brokenlora-smoke.md").read_text()
+    assert "Reasons shown to a person: every one passes" in table
     assert ours["repeat_attempt_reduction"] is not None and ours["repeat_attempt_reduction"] > 0
     assert summary["naive_retry"]["repeat_attempt_reduction"] is None
     rows = {(r["strategy"], r["case"], r["pass"]): r for r in saved["rows"]}
