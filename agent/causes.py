@@ -90,9 +90,8 @@ def _candidate(checks: list[Check], config: dict[str, Any]) -> Candidate:
 def explain(finding: Finding, checks: list[Check], config: dict[str, Any]) -> Finding:
     """``finding`` with the cause named and its fixes as candidates, when a check explains it. A check
     whose fix would change nothing (the config already has those values) explains nothing."""
-    causes = [
-        c for c in causes_of(finding.diagnosis, checks) if any(config.get(k) != v for k, v in c.fix.items())
-    ]
+    useful = [c for c in checks if any(config.get(k) != v for k, v in c.fix.items())]
+    causes = causes_of(finding.diagnosis, useful)
     if not causes:
         return finding
     candidates = [_candidate([cause], config) for cause in causes]
