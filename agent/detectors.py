@@ -27,7 +27,7 @@ from typing import Any
 
 from openlora.agent.candidates import patch, relaunch, stop
 from openlora.agent.causes import explain
-from openlora.agent.evidence import Check
+from openlora.agent.evidence import Check, power_of_two_at_least
 from openlora.agent.goal import Success
 from openlora.agent.records import Action, Diagnosis, Finding
 from openlora.tools.inspect_dataset import GARBLED
@@ -237,21 +237,21 @@ def measured_fit(events: list[dict[str, Any]]) -> tuple[int, int] | None:
     longest = figures.get("max_example_tokens")
     if not isinstance(longest, int) or longest < 1 or figures.get("dropped_too_long"):
         return None  # examples were left out as too long: the longest kept is not the longest there is
-    return longest, max(64, 1 << math.ceil(math.log2(longest)))
+    return longest, power_of_two_at_least(longest)
 
 
 def _oom_finding(
     evidence: dict[str, Any],
     config: dict[str, Any],
     longest_example_bytes: int | None,
-    events: list[dict[str, Any]] = (),
+    events: list[dict[str, Any]],
 ) -> Finding:
     """Sequences far longer than any example are shortened first (nothing is cut); then the batch,
     keeping the effective batch; only at batch 1 sequence length or compute is traded. The longest
     example is the trainer's own count when the attempt recorded it, else an upper bound from bytes."""
     batch, accum, seq_len = int(config["batch_size"]), int(config["grad_accum"]), int(config["max_seq_len"])
     candidates = []
-    measured = measured_fit(list(events))
+    measured = measured_fit(events)
     if measured is not None:
         longest, fit = f"{measured[0]} tokens", measured[1]
         evidence = evidence | {"longest_example_tokens": measured[0]}

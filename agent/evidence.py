@@ -168,6 +168,11 @@ class DataFacts:
         share = max(0.0, min(1.0, 1.0 - (below - 0.5) / (len(deciles) - 1))) if below else 1.0
         return share if self.whole_rows is None else share * self.whole_rows / max(1, self.rows)
 
+    def dropped_at(self, max_seq_len: int) -> float:
+        """Estimated share of the examples the trainer drops at ``max_seq_len`` (each one's template
+        tokens counted)."""
+        return self.share_longer_than(max_seq_len - TEMPLATE_TOKENS)
+
 
 @dataclass(frozen=True)
 class Facts:

@@ -34,7 +34,7 @@ from typing import Any
 from openlora.agent.batch_probe import describe_trials, same_effective_batch
 from openlora.agent.candidates import relaunch, stop
 from openlora.agent.context import Context
-from openlora.agent.evidence import TEMPLATE_TOKENS, DataFacts
+from openlora.agent.evidence import DataFacts
 from openlora.agent.records import Action, Candidate, Diagnosis, Finding
 from openlora.tools import registry
 from openlora.tools.context import ToolError
@@ -60,6 +60,12 @@ def lengths_up_to(seq_len: int) -> list[int]:
     return sorted(lengths) or [seq_len]
 
 
+def _one_below(fitting: list[int]) -> int:
+    """The value below the largest that fitted (one step of headroom for what one probe step does not
+    show), or the only one; ``fitting`` is sorted."""
+    return fitting[-2] if len(fitting) >= 2 else fitting[0]
+
+
 def _probe(
     ctx: Context, attempt: int, config: dict[str, Any], sizes: list[int], lengths: list[int] | None = None
 ) -> dict[str, Any] | None:
@@ -80,7 +86,7 @@ def _batch_fix(config: dict[str, Any], found: dict[str, Any]) -> Candidate | Non
     fitting = sorted(t["batch_size"] for t in found["trials"] if t["fits"])
     if not fitting:
         return None
-    largest = fitting[-2] if len(fitting) >= 2 else fitting[0]
+    largest = _one_below(fitting)
     smaller = same_effective_batch(config, largest)
     why = (
         f"out of memory at batch {config['batch_size']}; measured: {describe_trials(found['trials'])}: "
@@ -102,7 +108,7 @@ def _lossless_shortening(finding: Finding, data: DataFacts | None) -> Candidate 
         if isinstance(counted, int):
             if length >= counted:
                 return candidate
-        elif data is not None and data.share_longer_than(length - TEMPLATE_TOKENS) == 0.0:
+        elif data is not None and data.dropped_at(length) == 0.0:
             return candidate
     return None
 
@@ -113,7 +119,7 @@ def _shorter_batch_fix(config: dict[str, Any], found: dict[str, Any], length: in
     if not fitting:
         return None
     every_size_fits = len(fitting) == len(found["trials"])
-    chosen = fitting[-1] if every_size_fits or len(fitting) == 1 else fitting[-2]
+    chosen = fitting[-1] if every_size_fits else _one_below(fitting)
     settings = same_effective_batch(config, chosen)
     why = (
         f"out of memory at batch {config['batch_size']} of {config['max_seq_len']} tokens; max_seq_len "
@@ -141,8 +147,8 @@ def _length_fix(
     if whole and not config.get("gradient_checkpointing"):
         why = f"{where}: the whole sequence fits when activations are recomputed, not stored"
         return relaunch(Action.GRADIENT_CHECKPOINTING, why, **settings), True
-    length = fitting[-2] if len(fitting) >= 2 else fitting[0]
-    left_out = data.share_longer_than(length - TEMPLATE_TOKENS) if data is not None else 0.0
+    length = _one_below(fitting)
+    left_out = data.dropped_at(length) if data is not None else 0.0
     dropped = f"; about {left_out:.0%} of the examples are longer and left out" if left_out >= 0.005 else ""
     why = f"{where}: max_seq_len {length} (one length of headroom){dropped}"
     return relaunch(Action.SHORTEN_SEQUENCES, why, max_seq_len=length, **settings), True
@@ -159,7 +165,6 @@ def measured_oom_finding(
     if not shrinking:
         return finding
     evidence = dict(finding.evidence)
-    better: Candidate | None = None
     sizes = sizes_below(int(config["batch_size"]))
     lossless = _lossless_shortening(finding, data)
     if reduce and lossless is not None:

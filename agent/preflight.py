@@ -18,7 +18,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from openlora.agent.evidence import (
-    TEMPLATE_TOKENS,
     Check,
     Facts,
     judge,
@@ -91,7 +90,7 @@ def lora_dropout(f: Facts) -> Check:
 def dropped_share(f: Facts) -> Check:
     """Pairs longer than max_seq_len are dropped whole by the trainer (plain text is chunked)."""
     seq = f.config.max_seq_len
-    share = f.data.share_longer_than(seq - TEMPLATE_TOKENS)
+    share = f.data.dropped_at(seq)
     longest = f.data.longest_bytes
     return judge(
         "dropped_share",

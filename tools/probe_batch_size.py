@@ -17,12 +17,12 @@ from pydantic import Field
 from openlora.tools.context import RunContext, ToolError
 from openlora.tools.probe_process import probe_config, run_probe
 from openlora.tools.settings import Supervised
+from openlora.trainer.config import config_setting
 from openlora.trainer.result import RunResult
 from openlora.trainer.rundir import GoalDir, RunDir
 
 BatchSize = Annotated[int, Field(ge=1, le=4096)]
-SequenceLength = Annotated[int, Field(ge=16, le=32768)]
-Lengths = Annotated[list[SequenceLength], Field(min_length=1, max_length=8)]
+Lengths = Annotated[list[config_setting("max_seq_len")], Field(min_length=1, max_length=8)]
 
 
 def probe_batch_size(
@@ -31,9 +31,7 @@ def probe_batch_size(
     training_config: Annotated[dict[str, Any], Supervised],
     timeout_s: Annotated[float, Field(gt=0, le=3600), Supervised] = 600.0,
     after_attempt: Annotated[int, Field(ge=0, le=1000), Supervised] = 0,
-    lengths: Annotated[
-        Annotated[list[SequenceLength], Field(min_length=1, max_length=8)] | None, Supervised
-    ] = None,
+    lengths: Annotated[Lengths | None, Supervised] = None,
 ) -> dict[str, Any]:
     """Measure which micro-batch sizes of the planned config fit in memory and return the largest."""
     spec = dict(training_config) | {"outputs": ["adapter"], "eval_every": 1_000_000, "save_every": 1_000_000}

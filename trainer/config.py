@@ -222,6 +222,15 @@ def load_config(path: Path) -> TrainConfig:
     return config.resolve_paths(path.parent)
 
 
+def config_setting(name: str) -> Any:
+    """``<type>`` carrying TrainConfig's constraints and description of ``name`` (a value the trainer
+    would accept for it, e.g. one of several sequence lengths a probe tries)."""
+    from typing import Annotated
+
+    info = TrainConfig.model_fields[name]
+    return Annotated[info.annotation, *info.metadata, Field(description=info.description)]
+
+
 def optional_setting(name: str) -> Any:
     """``Optional[<type>]`` carrying TrainConfig's constraints and description of ``name``, for models
     that change one setting (a live patch, a tool argument) within exactly the config's own bounds."""

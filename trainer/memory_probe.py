@@ -22,6 +22,7 @@ import gc
 import resource
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -98,27 +99,32 @@ def _cut(sequence: PackedSequence, tokens: int) -> PackedSequence:
     )
 
 
-def measure(recipe: Any, sizes: list[int]) -> list[dict[str, Any]]:
-    """Try each batch size in increasing order; stop at the first that runs out of memory."""
-    longest = max(recipe.train_seqs, key=lambda s: len(s.input_ids))
+def _longest(recipe: Any) -> PackedSequence:
+    return max(recipe.train_seqs, key=lambda s: len(s.input_ids))
+
+
+def _until_out_of_memory(recipe: Any, batches: Iterable[list[PackedSequence]]) -> list[dict[str, Any]]:
+    """A trial of each batch in turn (growing: the CPU peak only grows); stop at the first that runs out."""
     trials: list[dict[str, Any]] = []
-    for size in sorted(set(sizes)):
-        trials.append(_trial(recipe, [longest] * size))
+    for sequences in batches:
+        trials.append(_trial(recipe, sequences))
         if not trials[-1]["fits"]:
             break
     return trials
+
+
+def measure(recipe: Any, sizes: list[int]) -> list[dict[str, Any]]:
+    """Try each batch size in increasing order; stop at the first that runs out of memory."""
+    longest = _longest(recipe)
+    return _until_out_of_memory(recipe, ([longest] * size for size in sorted(set(sizes))))
 
 
 def measure_lengths(recipe: Any, lengths: list[int]) -> list[dict[str, Any]]:
     """One sequence at each length in increasing order (the longest cut to it); stop at the first that
     runs out of memory. Lengths past the longest sequence are not tried (they would repeat it)."""
-    longest = max(recipe.train_seqs, key=lambda s: len(s.input_ids))
-    trials: list[dict[str, Any]] = []
-    for tokens in sorted({min(t, len(longest.input_ids)) for t in lengths}):
-        trials.append(_trial(recipe, [_cut(longest, tokens)]))
-        if not trials[-1]["fits"]:
-            break
-    return trials
+    longest = _longest(recipe)
+    tried = sorted({min(t, len(longest.input_ids)) for t in lengths})
+    return _until_out_of_memory(recipe, ([_cut(longest, tokens)] for tokens in tried))
 
 
 def run_probe(root: Path, sizes: list[int], lengths: list[int] | None = None) -> RunResult:

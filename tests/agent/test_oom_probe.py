@@ -10,14 +10,24 @@ from openlora.agent.records import Action
 CONFIG = {"batch_size": 4, "grad_accum": 2, "max_seq_len": 4096, "gradient_checkpointing": False}
 
 
-def _found(fitting_up_to: int | None, lengths=(512, 1024, 2048, 4096)) -> dict:
+def _probed(fitting_up_to: int | None, tried: tuple[int, ...], key: str, **trial) -> dict:
+    """A probe's findings as the memory probe writes them: ``tried`` values of ``key`` in order, each
+    fitting up to ``fitting_up_to`` (None: not even the first), stopped at the first that does not."""
     trials = []
-    for tokens in lengths:
-        fits = fitting_up_to is not None and tokens <= fitting_up_to
-        trials.append({"batch_size": 1, "tokens": tokens, "fits": fits, "peak_gib": 0.1})
+    for value in tried:
+        fits = fitting_up_to is not None and value <= fitting_up_to
+        trials.append({**trial, key: value, "fits": fits, "peak_gib": 0.1})
         if not fits:
             break
     return {"trials": trials}
+
+
+def _found(fitting_up_to: int | None) -> dict:
+    return _probed(fitting_up_to, (512, 1024, 2048, 4096), "tokens", batch_size=1)
+
+
+def _batches(fitting_up_to: int | None) -> dict:
+    return _probed(fitting_up_to, (1, 2, 4, 8, 16, 32, 64), "batch_size", tokens=37)
 
 
 def test_the_lengths_halve_from_the_configured_one_down_to_32_tokens_shortest_first():
@@ -67,16 +77,6 @@ def test_plain_text_rows_are_never_counted_as_dropped():
     assert mixed.share_longer_than(512) == 0.0  # the long row is text: chunked, not dropped
     legacy = DataFacts(rows=10, mean_bytes=500, length_deciles=(100,) * 10 + (9000,))
     assert legacy.share_longer_than(512) > 0.0  # without the split every row counts, as before
-
-
-def _batches(fitting_up_to: int | None, sizes=(1, 2, 4, 8, 16, 32, 64)) -> dict:
-    trials = []
-    for size in sizes:
-        fits = fitting_up_to is not None and size <= fitting_up_to
-        trials.append({"batch_size": size, "tokens": 37, "fits": fits, "peak_gib": 0.1})
-        if not fits:
-            break
-    return {"trials": trials}
 
 
 def test_a_lossless_shorter_length_comes_with_the_batch_measured_at_it():
