@@ -33,7 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--smoke", action="store_true", help="two cases, one seed (CI)")
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0, 1, …)")
     parser.add_argument("--tier", choices=["tiny", "smollm2"], default="tiny")
-    parser.add_argument("--cases", default="", help="comma-separated case names (default: all)")
+    parser.add_argument(
+        "--cases", default="", help="names or patterns ('healthy_*'), comma-separated (default: all)"
+    )
     parser.add_argument(
         "--strategies", default=None, help="comma-separated strategies (default: all; --smoke: all but one)"
     )
@@ -46,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-attempts", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--name", default=None, help="results file stem (default: brokenlora[-smoke | -TIER][-quick])"
+    )
     parser.add_argument(
         "--workdir", type=Path, default=None, help="keep run folders here (default: temporary)"
     )
@@ -99,9 +104,10 @@ def main(argv: list[str] | None = None) -> dict:
     print("\n" + table)
     tier = "" if args.tier == "tiny" else f"-{args.tier}"
     suffix = "-smoke" if args.smoke else f"{tier}-quick" if args.quick else f"-{args.tier}"
+    stem = args.name or f"brokenlora{suffix}"
     invalid = not_faults(rows)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"brokenlora{suffix}.json").write_text(
+    (args.out / f"{stem}.json").write_text(
         json.dumps(
             {"meta": meta | {"not_faults": invalid}, "strategies": summary, "rows": rows},
             indent=1,
@@ -120,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
         else f"these fail the explanation check: {unreadable}\n"
     )
     print(validity + reasons)
-    (args.out / f"brokenlora{suffix}.md").write_text(
+    (args.out / f"{stem}.md").write_text(
         table
         + "\n"
         + validity

@@ -11,6 +11,7 @@ what they remembered, which measures the memory effect.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import time
@@ -37,6 +38,12 @@ def reference_config(tier: str) -> dict[str, Any]:
     return dict(TINY_REFERENCE if tier == "tiny" else SMOLLM_REFERENCE)
 
 
+def selected(name: str, patterns: list[str] | None) -> bool:
+    """Whether case ``name`` is one ``--cases`` asked for (names or shell patterns such as
+    ``healthy_*``; none asks for every case)."""
+    return not patterns or any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
 def prepare(
     tier: str,
     base: str,
@@ -50,7 +57,7 @@ def prepare(
     ``workers`` at a time: each is a trainer subprocess)."""
     cases, references = [], {}
     for case in draw_cases(seed, tier, controls):
-        if names and case.name not in names:
+        if not selected(case.name, names):
             continue
         broken, key, reference = _case_configs(tier, base, case, root, seed)
         references.setdefault(key, reference)
@@ -188,7 +195,7 @@ def run_grid(
     rows: list[dict[str, Any]] = []
     for seed in seeds:
         prepared = prepare(tier, base, seed, root / f"seed-{seed}", names, controls, workers)
-        repeat_names = [n for n in REPEATED if not names or n in names]
+        repeat_names = [n for n in REPEATED if selected(n, names)]
         repeats = (
             prepare(tier, base, seed + 1000, root / f"seed-{seed}-repeat", repeat_names, 0, workers)
             if repeat_names
