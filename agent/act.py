@@ -181,27 +181,48 @@ def _supervised_args(decision: Decision, finding: Finding, attempt: int) -> dict
 
 def relaunch(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Execute the decided call: the next attempt starts (from a checkpoint or from scratch)."""
+    from openlora.agent.records import GoalStatus
+    from openlora.tools.context import ToolError
+
     ctx, attempt, decision = runtime.context, state["attempt"], state["decision"]
-    launched = registry.invoke(
-        decision.call.tool,
-        ctx.tools,
-        decision.call.args,
-        _supervised_args(decision, state["finding"], attempt),
-    )
+    try:
+        launched = registry.invoke(
+            decision.call.tool,
+            ctx.tools,
+            decision.call.args,
+            _supervised_args(decision, state["finding"], attempt),
+        )
+    except ToolError as exc:  # e.g. synthesis kept no pair: nothing new to train on
+        ctx.recorder.state(GoalStatus.FAILED)
+        return {
+            "outcome": GoalStatus.FAILED,
+            "timeline": [ctx.recorder.say("stop", f"the fix could not be applied: {str(exc)[:300]}")],
+        }
     ctx.recorder.action(decision.call.tool, attempt=attempt + 1)
     ctx.recorder.event("relaunch", attempt=attempt + 1)
-    lines = []
+    lines, update = [], {}
     if "kept" in launched:
         lines.append(
             ctx.recorder.say(
                 "data", f"kept {launched['kept']} rows, dropped lines {launched['dropped_lines']}"
             )
         )
+    if "added" in launched:
+        lines.append(
+            ctx.recorder.say(
+                "data",
+                f"added {launched['added']} synthesized pairs to the {launched['rows_before']} training rows "
+                f"(the quality gate dropped {launched['dropped_by_gate']})",
+            )
+        )
+    if "dataset_id" in launched:  # later findings judge the rows the next attempt trains on
+        from openlora.agent.prepare import inspect_dataset_report
+
+        update["dataset"] = inspect_dataset_report(ctx, launched["dataset_id"])
     origin = launched["from_checkpoint"] or "scratch"
-    lines.append(
-        ctx.recorder.say("relaunch", f"attempt {attempt + 1} from {origin} with {launched['changes']}")
-    )
-    return {
+    shown = {k: v for k, v in launched["changes"].items() if v is not None}
+    lines.append(ctx.recorder.say("relaunch", f"attempt {attempt + 1} from {origin} with {shown}"))
+    return update | {
         "attempt": attempt + 1,
         "config": launched["config"],
         "finding": None,

@@ -41,7 +41,8 @@ def _argument_schema(candidate: Candidate) -> dict[str, Any]:
     for name, value in candidate.call.args.items():
         if name in candidate.ranges:
             low, high = candidate.ranges[name]
-            narrowed[name] = {"type": "number", "minimum": low, "maximum": high}
+            kind = "integer" if isinstance(value, int) and not isinstance(value, bool) else "number"
+            narrowed[name] = {"type": kind, "minimum": low, "maximum": high}
         else:
             narrowed[name] = {"enum": [value]}
         if "description" in properties.get(name, {}):

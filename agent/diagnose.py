@@ -1,7 +1,8 @@
 """Graph nodes that judge an ended attempt: detect how it ended, and score a healthy one's outputs.
 
 ``detect`` turns the attempt's ``result.json`` and ``metrics.jsonl`` into one :class:`Finding`
-(``detectors``) and settles the outcome of the incident the attempt was testing (fixed / not fixed).
+(``detectors``; an overfit that the training set's size explains gets synthesis first, ``more_data``)
+and settles the outcome of the incident the attempt was testing (fixed / not fixed).
 ``evaluate`` scores a healthy attempt's adapter against its base (the ``score_outputs`` tool); more
 hallucination or failed format checks become a data finding (``quality``).
 """
@@ -17,6 +18,7 @@ from openlora.agent.context import Context
 from openlora.agent.detectors import detect
 from openlora.agent.facts import facts_for
 from openlora.agent.live_evidence import live_checks
+from openlora.agent.more_data import too_little_data
 from openlora.agent.oom_probe import measured_oom_finding
 from openlora.agent.preflight import run_checks
 from openlora.agent.quality import quality_finding
@@ -24,6 +26,7 @@ from openlora.agent.records import Diagnosis, Finding
 from openlora.agent.state import AgentState, TimelineEntry
 from openlora.memory.records import Outcome
 from openlora.tools import registry
+from openlora.tools.inspect_dataset import GARBLED
 from openlora.trainer.result import RunResult
 from openlora.trainer.rundir import RunDir, read_events
 
@@ -54,6 +57,10 @@ def detect_node(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         checks=run_checks(facts) + live_checks(events, result, config, facts.data),
     )
     finding = measured_oom_finding(finding, config, ctx, attempt, facts.data)
+    dataset = state["dataset"]
+    if not any(p.startswith(GARBLED) for p in dataset.problems):  # garbled rows: no more of them
+        pairs = round(facts.train_rows * dataset.kinds.get("pair", 0) / max(1, dataset.rows))
+        finding = too_little_data(finding, events, state["goal"].success, pairs, facts.passes)
     lines = [ctx.recorder.say("detect", finding.summary())]
     ctx.recorder.event("diagnosis", diagnosis=finding.diagnosis.value, attempt=attempt)
     earlier = [

@@ -2,7 +2,8 @@
 
 inspect_data → plan → probe → launch → monitor → detect → (evaluate → export | decide → review → relaunch →
 monitor …) → report; inspect_data → refuse → report when the data cannot be trained on; review →
-give_up → report when the decision is to stop. Where each node lives: ``prepare`` (inspect, refuse,
+give_up → report when the decision is to stop; relaunch → report when the fix could not be
+applied. Where each node lives: ``prepare`` (inspect, refuse,
 plan, launch), ``probe`` (the learning-rate range test), ``monitor``, ``diagnose`` (detect,
 evaluate), ``act`` (decide, review, relaunch, give_up), ``finish`` (export, report).
 """
@@ -51,6 +52,11 @@ def after_review(state: AgentState) -> Literal["relaunch", "give_up"]:
     return "give_up" if state["decision"].stops else "relaunch"
 
 
+def after_relaunch(state: AgentState) -> Literal["monitor", "report"]:
+    """The next attempt runs, unless the fix could not be applied (the goal has failed then)."""
+    return "report" if state.get("outcome") else "monitor"
+
+
 def build_graph() -> StateGraph:
     builder = StateGraph(AgentState, context_schema=Context)
     for name, node in [
@@ -81,7 +87,7 @@ def build_graph() -> StateGraph:
     builder.add_conditional_edges("evaluate", after_evaluate)
     builder.add_edge("decide", "review")
     builder.add_conditional_edges("review", after_review)
-    builder.add_edge("relaunch", "monitor")
+    builder.add_conditional_edges("relaunch", after_relaunch)
     builder.add_edge("export", "report")
     builder.add_edge("give_up", "report")
     builder.add_edge("report", END)

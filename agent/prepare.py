@@ -21,7 +21,8 @@ from openlora.tools import registry
 from openlora.tools.inspect_dataset import DatasetReport
 
 
-def _inspect(ctx: Context, dataset_id: str) -> DatasetReport:
+def inspect_dataset_report(ctx: Context, dataset_id: str) -> DatasetReport:
+    """``inspect_dataset`` on one of the run's datasets, as the report the state keeps."""
     report = registry.invoke("inspect_dataset", ctx.tools, {"dataset_id": dataset_id})
     ctx.recorder.action("inspect_dataset", attempt=0)
     return DatasetReport.model_validate(report)
@@ -31,8 +32,8 @@ def inspect_data(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]
     """Every file the goal names: the training file, and the validation file and how it relates to it
     (its problems join the training file's, prefixed, so one gate judges both)."""
     ctx = runtime.context
-    report = _inspect(ctx, "train")
-    validation = _inspect(ctx, "eval") if state["goal"].eval_dataset else None
+    report = inspect_dataset_report(ctx, "train")
+    validation = inspect_dataset_report(ctx, "eval") if state["goal"].eval_dataset else None
     lines = [f"{report.rows} rows, " + ("; ".join(report.problems) or "no problems found")]
     if validation is not None:
         report = report.model_copy(

@@ -45,6 +45,7 @@ class Action(StrEnum):
     FIX_COLUMNS = "fix_columns"
     DEFAULT_TARGETS = "default_targets"
     FILTER_DATA = "filter_data"
+    SYNTHESIZE_DATA = "synthesize_data"  # more training pairs written from the training pairs
     STOP = "stop"
 
 

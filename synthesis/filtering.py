@@ -1,4 +1,5 @@
-"""Data actions the supervisor can take: filter training rows that teach the model to invent facts."""
+"""Data actions the supervisor can take: filter training rows that teach the model to invent facts,
+and write rows back out in the trainer's own column names (so a derived file needs no column mapping)."""
 
 from __future__ import annotations
 
@@ -6,24 +7,28 @@ from pathlib import Path
 from typing import Any
 
 from openlora.evaluation.hallucination import unsupported_facts
-from openlora.trainer.data_files import ColumnMap, read_records
+from openlora.trainer.data_files import ColumnMap, Record, read_records
 from openlora.trainer.rundir import write_jsonl_atomic
 
 
-def filter_unsupported(source: Path, target: Path) -> dict[str, Any]:
-    """Copy ``source`` pairs to ``target`` (JSONL) without rows whose response has unsupported facts."""
-    records = read_records(source, ColumnMap())
+def as_row(record: Record) -> dict[str, Any]:
+    """``record`` as a JSONL row the trainer reads with no column mapping."""
+    if record.kind == "pair":
+        return {"prompt": record.prompt, "response": record.response}
+    if record.kind == "chat":
+        return {"messages": record.messages}
+    return {"text": record.text}
+
+
+def filter_unsupported(source: Path, target: Path, columns: ColumnMap | None = None) -> dict[str, Any]:
+    """Copy ``source`` rows to ``target`` (JSONL) without the pairs whose response has unsupported facts."""
+    records = read_records(source, columns or ColumnMap())
     kept, dropped = [], []
     for record in records:
         if record.kind == "pair" and unsupported_facts(record.response, record.prompt):
             dropped.append(record.line)
-            continue
-        if record.kind == "pair":
-            kept.append({"prompt": record.prompt, "response": record.response})
-        elif record.kind == "chat":
-            kept.append({"messages": record.messages})
         else:
-            kept.append({"text": record.text})
+            kept.append(as_row(record))
     if not kept:
         raise ValueError(f"{source}: filtering would drop every row")
     write_jsonl_atomic(target, kept)

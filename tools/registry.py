@@ -28,7 +28,8 @@ from openlora.tools.probe_batch_size import probe_batch_size
 from openlora.tools.probe_learning_rate import probe_learning_rate
 from openlora.tools.read_telemetry import read_telemetry
 from openlora.tools.recall_incidents import recall_incidents
-from openlora.tools.relaunch_from_checkpoint import relaunch_from_checkpoint, relaunch_on_filtered_data
+from openlora.tools.relaunch_from_checkpoint import relaunch_from_checkpoint
+from openlora.tools.relaunch_on_data import relaunch_on_filtered_data, relaunch_on_synthesized_data
 from openlora.tools.score_outputs import score_outputs
 from openlora.tools.stop_run import stop_run
 from openlora.tools.synthesize_data import synthesize_data
@@ -39,6 +40,7 @@ FUNCTIONS: list[Callable[..., dict[str, Any]]] = [
     patch_hyperparams,
     relaunch_from_checkpoint,
     relaunch_on_filtered_data,
+    relaunch_on_synthesized_data,
     stop_run,
     inspect_dataset,
     probe_learning_rate,

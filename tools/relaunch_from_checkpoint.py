@@ -1,4 +1,5 @@
-"""``relaunch_from_checkpoint`` and ``relaunch_on_filtered_data``: the next attempt with a fix applied.
+"""``relaunch_from_checkpoint``: the next attempt with a settings fix applied (the data fixes are in
+``relaunch_on_data``).
 
 A checkpoint is *good* when its step's loss was within 10 % of the attempt's best loss and came
 before the loss went bad; otherwise the new attempt starts from scratch. The checkpoint is copied
@@ -9,7 +10,6 @@ config is validated whole before anything is written.
 
 import math
 import shutil
-from pathlib import Path
 from typing import Annotated, Any
 
 from openlora.memory.records import Action
@@ -44,11 +44,11 @@ from openlora.tools.settings import (
 )
 from openlora.trainer import checkpoints
 from openlora.trainer.config import TrainConfig
-from openlora.trainer.rundir import GoalDir, RunDir, loss_trace, read_json
+from openlora.trainer.rundir import RunDir, loss_trace, read_json
 
 GOOD_LOSS_MARGIN = 1.10
 # Arguments that are not training settings, and flags that reset settings to their defaults.
-NOT_SETTINGS = {"ctx", "from_attempt", "fix", "use_checkpoint"}
+NOT_SETTINGS = {"ctx", "from_attempt", "fix", "use_checkpoint", "pairs"}
 RESETS = {
     "clear_column_mapping": ("prompt_column", "response_column", "text_column"),
     "default_target_modules": ("target_modules",),
@@ -124,18 +124,6 @@ def relaunch_from_checkpoint(
     """
     changes = settings_changes(dict(locals()))  # the parameters are the settings (less NOT_SETTINGS)
     return start_next_attempt(ctx, from_attempt, changes, use_checkpoint) | {"fix": fix.value}
-
-
-def relaunch_on_filtered_data(ctx: RunContext, from_attempt: AttemptNumber) -> dict[str, Any]:
-    """Start the next attempt, from scratch, on the training rows whose answers only state facts
-    their prompts support (the adapter learned to invent facts, or to break the output format)."""
-    from openlora.synthesis.filtering import filter_unsupported
-
-    previous = read_json(RunDir(ctx.existing_attempt(from_attempt)).spec)
-    target = GoalDir(ctx.run_root).data / f"filtered-for-attempt-{from_attempt + 1}.jsonl"
-    filtered = filter_unsupported(Path(previous["dataset"]), target)
-    launched = start_next_attempt(ctx, from_attempt, {"dataset": filtered["target"]}, use_checkpoint=False)
-    return launched | {"kept": filtered["kept"], "dropped_lines": filtered["dropped_lines"][:10]}
 
 
 def start_next_attempt(
