@@ -35,14 +35,27 @@ RANGE_TOLERANCE = 1e-6
 _CHECK_BINDINGS = {"attempt": 1, "from_attempt": 1, "patch_id": "check", "use_checkpoint": False}
 
 
+ENUM_INTEGERS = 64  # an integer range this small is an enum, which the grammar enforces (bounds it does not)
+
+
+def _range_schema(value: Any, low: float, high: float) -> dict[str, Any]:
+    """The schema of one ranged argument: a number within ``[low, high]``; an integer range of at most
+    :data:`ENUM_INTEGERS` values is spelled out, so constrained decoding cannot leave it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        first, last = math.ceil(low), math.floor(high)
+        if last - first < ENUM_INTEGERS:
+            return {"type": "integer", "enum": list(range(first, last + 1))}
+        return {"type": "integer", "minimum": low, "maximum": high}
+    return {"type": "number", "minimum": low, "maximum": high}
+
+
 def _argument_schema(candidate: Candidate) -> dict[str, Any]:
     properties = registry.chooser_schema(candidate.tool).get("properties", {})
     narrowed: dict[str, Any] = {}
     for name, value in candidate.call.args.items():
         if name in candidate.ranges:
             low, high = candidate.ranges[name]
-            kind = "integer" if isinstance(value, int) and not isinstance(value, bool) else "number"
-            narrowed[name] = {"type": kind, "minimum": low, "maximum": high}
+            narrowed[name] = _range_schema(value, low, high)
         else:
             narrowed[name] = {"enum": [value]}
         if "description" in properties.get(name, {}):

@@ -8,10 +8,13 @@ Thresholds (in the spirit of SageMaker Debugger's built-in rules):
   gradient checkpointing and shorter sequences are proposed. When
   ``max_seq_len`` is at least twice what the longest example needs (its bytes + 128, rounded up to
   a power of two), shortening to that comes first: it costs nothing, no example is cut.
-- loss_spike (live): a step loss above 3 × the median of the previous 10 steps.
+- loss_spike (live): a step loss above 3 × the median of the previous 10 steps that also gave back
+  over a quarter of the drop from the first loss to that median (near zero a ratio alone is noise).
 - plateau: over the last 40 % of steps (at least 8), the loss fell by less than 1 %.
 - overfit: validation loss rose ≥ 10 % above its minimum over ≥ 2 evaluations while the
-  training loss kept falling.
+  training loss kept falling; or it stalled (the later half of ≥ 3 evaluations gained < 1 %) while
+  the training loss fell on to under half of it: the model memorises the rows rather than learning
+  what generalises, and more steps cannot close that gap.
 - underfit: the run completed but missed the goal's target while its loss was still falling.
 Each candidate is one call of a registered tool (see ``candidates``) with bounded arguments; where
 the advisor may move a learning rate, its range stays inside the caps of ``decision.check_changes``.
@@ -36,8 +39,12 @@ from openlora.trainer.rundir import run_start
 
 LIVE_CLIP = 0.5  # the gradient norm a live clip patch sets
 SPIKE_FACTOR = 3.0
+# ... and a rise of more than this share of what the run had learned (its first loss to that median):
+# near a loss of zero a ratio alone is noise (0.007 → 0.1 is 14× and nothing went wrong).
+SPIKE_RISE = 0.25
 PLATEAU_SHARE, PLATEAU_MIN_STEPS, PLATEAU_GAIN = 0.4, 8, 0.01
 OVERFIT_RISE = 0.10
+GAP_SHARE = 0.5  # a training loss under this share of a stalled validation loss: memorising, not learning
 TEMPLATE_TOKENS = 128  # room for a chat template's own tokens around an example
 FAR_FROM_PRIOR = 10.0  # an lr more than 10x above or below the size prior is suspect on a flat curve
 RAISE_RANGE = (1.25, 2.0)  # how far the advisor may raise the lr on a flat or slow curve (× the lr)
@@ -94,7 +101,7 @@ def live_findings(events: list[dict[str, Any]], config: dict[str, Any]) -> list[
     if len(curve) < 11:
         return []
     window = statistics.median(curve[-11:-1])
-    if curve[-1] <= SPIKE_FACTOR * window:
+    if curve[-1] <= SPIKE_FACTOR * window or curve[-1] - window <= SPIKE_RISE * (curve[0] - window):
         return []
     now = live_config(config, events)
     lr, clip = float(now["learning_rate"]), float(now.get("max_grad_norm") or 0.0)
@@ -334,6 +341,25 @@ def _far_from_prior(finding: Finding, config: dict[str, Any], prior_lr: float) -
     return finding
 
 
+def first_near_best(vals: list[float]) -> int:
+    """The first evaluation within :data:`PLATEAU_GAIN` of the best one (where improving stopped)."""
+    best = min(vals)
+    return next(i for i, v in enumerate(vals) if v <= best * (1 + PLATEAU_GAIN))
+
+
+def _stalled_validation(vals: list[float], curve: list[float]) -> int | None:
+    """How many evaluations the validation loss stalled over while the training loss fell on to under
+    :data:`GAP_SHARE` of it, or None when it did not (fewer than 3 evaluations, or still improving)."""
+    if len(vals) < 3 or not curve or not all(math.isfinite(v) for v in vals):
+        return None
+    span = max(2, len(vals) // 2)
+    tail = vals[-span:]
+    gain = (tail[0] - min(tail)) / max(abs(tail[0]), 1e-9)
+    if gain < PLATEAU_GAIN and curve[-1] < GAP_SHARE * vals[-1] and curve[-1] < curve[len(curve) // 2]:
+        return span
+    return None
+
+
 def _completed_but_short(
     events: list[dict[str, Any]], config: dict[str, Any], metrics: dict[str, Any]
 ) -> Finding:
@@ -356,6 +382,18 @@ def _completed_but_short(
             diagnosis=Diagnosis.OVERFIT,
             evidence=evidence | {"val_min": min(vals), "val_last": vals[-1]},
             candidates=[relaunch(Action.EARLY_STOP, why, max_steps=max(1, steps * (best + 1) // len(vals)))],
+        )
+    stall = _stalled_validation(vals, curve)
+    if stall is not None:
+        at = first_near_best(vals)
+        why = (
+            f"val loss stalled at {vals[-1]:.4g} over the last {stall} evaluations while the train loss fell "
+            f"to {curve[-1]:.4g}: more steps memorise the rows; stop where val stopped improving"
+        )
+        return Finding(
+            diagnosis=Diagnosis.OVERFIT,
+            evidence=evidence | {"val_min": min(vals), "val_last": vals[-1], "stalled_evaluations": stall},
+            candidates=[relaunch(Action.EARLY_STOP, why, max_steps=max(1, steps * (at + 1) // len(vals)))],
         )
     lr = float(config["learning_rate"])
     # A relaunch from a checkpoint logs only its own steps: double the planned total, not this count.

@@ -10,6 +10,7 @@ hallucination or failed format checks become a data finding (``quality``).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -75,6 +76,18 @@ def detect_node(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     return {"finding": finding, "pending_incident": None, "attempts": [record], "timeline": lines}
 
 
+def _inventing(config: dict[str, Any]) -> tuple[int, int] | None:
+    """The attempt's training pairs that answer with facts their prompts lack, of all its pairs."""
+    from openlora.synthesis.filtering import inventing_rows
+    from openlora.trainer.data_files import ColumnMap, DataError
+
+    columns = ColumnMap(config.get("prompt_column"), config.get("response_column"), config.get("text_column"))
+    try:
+        return inventing_rows(Path(config["dataset"]), columns)
+    except (DataError, OSError):
+        return None
+
+
 def evaluate(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Score the adapter against its base; more hallucination or failed formats is a data problem."""
     ctx, attempt, settings = runtime.context, state["attempt"], state["goal"].evaluation
@@ -96,7 +109,7 @@ def evaluate(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     )
     lines = [ctx.recorder.say("evaluate", text)]
     evaluation = {"attempt": attempt, "samples": scored["samples"], "summary": summary}
-    finding = quality_finding(summary, settings)
+    finding = quality_finding(summary, settings, _inventing(state["config"]))
     record = state["attempts"][-1].model_copy(update={"evaluation": evaluation})
     if finding is None:
         return {"attempts": [record], "timeline": lines}

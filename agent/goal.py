@@ -74,6 +74,15 @@ class EvaluationSettings(_Strict):
     max_hallucination_increase: float = Field(
         0.1, ge=0.0, le=1.0, description="Largest allowed rise of the hallucination rate over the base."
     )
+    max_hallucination_rate: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Largest allowed share of answers stating a fact neither the prompt nor the reference has, "
+            "whatever the base does (a base that does not do the task invents in most answers)."
+        ),
+    )
     min_format_pass_rate: float = Field(0.9, ge=0.0, le=1.0, description="Smallest allowed format pass rate.")
 
 

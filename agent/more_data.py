@@ -1,13 +1,13 @@
 """The overfit that stopping earlier cannot fix: a training set too small for its goal.
 
-An attempt that overfits (its validation loss rose again while the training loss fell) is usually
+An attempt that overfits (its validation loss rose again, or stalled, while the training loss fell) is usually
 fixed by stopping at the best evaluation. That only helps when the best evaluation met the goal's
 target. When even the best validation loss missed it, and the run had already seen every training
 row at least :data:`MIN_PASSES_AT_BEST` times by then, more passes over the same rows cannot help and
 fewer cannot either: the rows are too few for the goal. The fix that the evidence points to is more
-rows, so the finding's first candidate becomes ``relaunch_on_synthesized_data`` (new pairs written
-by the advisor from the training pairs, each through the quality gate); stopping earlier stays as
-the alternative.
+rows, so the finding's candidate becomes ``relaunch_on_synthesized_data`` (new pairs written by the
+advisor from the training pairs, each through the quality gate). Stopping earlier is no longer offered:
+the evidence says it cannot meet the target (measured: the advisor, offered both, picked it).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import math
 from typing import Any
 
 from openlora.agent.candidates import synthesize
-from openlora.agent.detectors import val_losses
+from openlora.agent.detectors import first_near_best, val_losses
 from openlora.agent.goal import Success
 from openlora.agent.records import Diagnosis, Finding
 
@@ -38,7 +38,7 @@ def too_little_data(
     train_pairs: int,
     passes: float,
 ) -> Finding:
-    """``finding`` with synthesis first when it is an overfit the training set's size explains.
+    """``finding`` with synthesis as its fix when it is an overfit the training set's size explains.
 
     ``train_pairs``: the prompt/response pairs the attempt trained on; ``passes``: the passes over
     the training rows its whole run made (the pre-flight figure).
@@ -48,7 +48,7 @@ def too_little_data(
     if finding.diagnosis != Diagnosis.OVERFIT or target is None or not vals or train_pairs < MIN_SEED_PAIRS:
         return finding
     best = min(vals)
-    passes_at_best = passes * (vals.index(best) + 1) / len(vals)
+    passes_at_best = passes * (first_near_best(vals) + 1) / len(vals)
     if best <= target or passes_at_best < MIN_PASSES_AT_BEST:
         return finding
     pairs = pairs_to_add(train_pairs)
@@ -62,6 +62,6 @@ def too_little_data(
         update={
             "evidence": finding.evidence
             | {"val_best": best, "passes_at_best": round(passes_at_best, 3), "train_pairs": train_pairs},
-            "candidates": [synthesize(why, pairs, ranges), *finding.candidates],
+            "candidates": [synthesize(why, pairs, ranges)],
         }
     )

@@ -20,6 +20,12 @@ def as_row(record: Record) -> dict[str, Any]:
     return {"text": record.text}
 
 
+def inventing_rows(source: Path, columns: ColumnMap | None = None) -> tuple[int, int]:
+    """How many of ``source``'s prompt/response pairs answer with a fact their prompt lacks, of how many."""
+    pairs = [r for r in read_records(source, columns or ColumnMap()) if r.kind == "pair"]
+    return sum(1 for r in pairs if unsupported_facts(r.response, r.prompt)), len(pairs)
+
+
 def filter_unsupported(source: Path, target: Path, columns: ColumnMap | None = None) -> dict[str, Any]:
     """Copy ``source`` rows to ``target`` (JSONL) without the pairs whose response has unsupported facts."""
     records = read_records(source, columns or ColumnMap())

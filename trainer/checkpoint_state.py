@@ -53,6 +53,7 @@ class Progress:
     above_min_streak: int
     last_loss: float | None
     config: dict[str, Any]
+    first_loss: float = math.nan  # the run's first step loss (the divergence guard's reference)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +65,7 @@ class Progress:
             "above_min_streak": self.above_min_streak,
             "last_loss": self.last_loss,
             "config": self.config,
+            "first_loss": self.first_loss if math.isfinite(self.first_loss) else None,
         }
 
     @classmethod
@@ -77,6 +79,7 @@ class Progress:
             above_min_streak=data["above_min_streak"],
             last_loss=data["last_loss"],
             config=data["config"],
+            first_loss=data["first_loss"] if data.get("first_loss") is not None else math.nan,
         )
 
 

@@ -128,7 +128,10 @@ class TrainConfig(BaseModel):
         4.0,
         gt=1.0,
         le=1e6,
-        description="Loss above this multiple of its running minimum counts toward divergence.",
+        description=(
+            "Loss above this multiple of its running minimum (having given back over half of the drop "
+            "from the first loss) counts toward divergence."
+        ),
     )
     diverge_patience: int = Field(
         8,

@@ -268,6 +268,7 @@ class LoRARecipe:
             applied_patches=sorted(self.control.applied),
             min_loss=self.divergence.min_loss,
             above_min_streak=self.divergence.above_min_streak,
+            first_loss=self.divergence.first_loss,
             last_loss=self.last_loss,
             config=self.config.model_dump(),
         )
@@ -301,6 +302,7 @@ class LoRARecipe:
         self.live.update(progress.live)
         self.divergence.min_loss = progress.min_loss
         self.divergence.above_min_streak = progress.above_min_streak
+        self.divergence.first_loss = progress.first_loss
         self.last_loss = progress.last_loss
         # A relaunch may resume another attempt's checkpoint with new settings: they win.
         changes = checkpoint_state.changed_settings(progress.config, self.config)

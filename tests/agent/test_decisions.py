@@ -102,6 +102,13 @@ def test_live_spike_is_a_bounded_patch_and_healthy_runs_are_left_alone():
     assert detect(_result("completed", val_loss="nan"), [], CONFIG, SUCCESS, 1e-3).diagnosis != "healthy"
 
 
+def test_a_tiny_loss_that_multiplies_near_zero_is_not_a_spike():
+    memorised = [3.0, 1.0, 0.2] + [0.007] * 10 + [0.1]  # 14× the median, 3 % of the drop given back
+    assert live_findings(_steps(memorised), CONFIG) == []
+    (spike,) = live_findings(_steps([3.0, 1.0, 0.2] + [0.2] * 10 + [1.5]), CONFIG)  # 46 % given back
+    assert spike.diagnosis == "loss_spike"
+
+
 def test_a_second_spike_starts_from_the_settings_patched_so_far_and_repeats_no_clip():
     first = _steps([2.0] * 10 + [9.0])
     patched = {"event": "patch_applied", "step": 11, "patch_id": "a1-p1", "changes": {"learning_rate": 0.01}}

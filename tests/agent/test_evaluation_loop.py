@@ -14,7 +14,13 @@ from tests.agent.conftest import write_goal
 
 SIEM = Path(__file__).resolve().parents[2] / "examples" / "siem" / "pairs.jsonl"
 SETTINGS = EvaluationSettings.model_validate(
-    {"max_hallucination_increase": 0.1, "min_format_pass_rate": 0.9, "json": False, "labels": []}
+    {
+        "max_hallucination_increase": 0.1,
+        "max_hallucination_rate": 0.2,
+        "min_format_pass_rate": 0.9,
+        "json": False,
+        "labels": [],
+    }
 )
 
 
@@ -32,7 +38,7 @@ def test_siem_goal_trains_evaluates_and_reports_both_columns(home, tiny_llama, t
             "max_seq_len": 256,
             "val_fraction": 0.2,
         },
-        evaluation={"samples": 6, "max_hallucination_increase": 1.0},
+        evaluation={"samples": 6, "max_hallucination_increase": 1.0, "max_hallucination_rate": 1.0},
     )
     final = run_goal(goal, tmp_path / "runs", echo=lambda _: None, poll_s=0.1)
     assert final.outcome == "success"
@@ -77,3 +83,20 @@ def test_rising_hallucination_is_a_data_problem_with_a_data_action(tmp_path):
     filtered = filter_unsupported(data, tmp_path / "out" / "filtered.jsonl")
     assert filtered["kept"] == 2 and filtered["dropped_lines"] == [2]
     assert len((tmp_path / "out" / "filtered.jsonl").read_text().splitlines()) == 2
+
+
+def test_inventing_is_judged_against_an_absolute_rate_and_only_blamed_on_data_that_teaches_it():
+    chatty_base = {"adapter": {"hallucination_rate": 0.375}, "base": {"hallucination_rate": 1.0}}
+    finding = quality_finding(chatty_base, SETTINGS, inventing=(50, 80))
+    assert finding.diagnosis == "hallucination"
+    assert finding.evidence == {
+        "adapter_rate": 0.375,
+        "base_rate": 1.0,
+        "inventing_rows": 50,
+        "training_pairs": 80,
+    }
+    assert "50 of the 80 training answers" in finding.candidates[0].why
+    assert quality_finding(chatty_base, SETTINGS, inventing=(0, 270)) is None  # filtering changes nothing
+    assert quality_finding(chatty_base, SETTINGS, inventing=(1, 270)) is None  # under 2 %: not the cause
+    faithful = {"adapter": {"hallucination_rate": 0.1}, "base": {"hallucination_rate": 1.0}}
+    assert quality_finding(faithful, SETTINGS, inventing=(50, 80)) is None

@@ -1,4 +1,4 @@
-"""An overfit that the training set's size explains gets synthesis first; other overfits keep early
+"""An overfit that the training set's size explains gets synthesis as its fix; other overfits keep early
 stopping; the synthesis relaunch refuses what it cannot extend."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def _overfit() -> Finding:
 
 def test_an_overfit_whose_best_evaluation_missed_the_target_after_full_passes_asks_for_more_rows():
     found = too_little_data(_overfit(), _events([2.4, 2.0, 2.3]), SUCCESS, train_pairs=16, passes=6.0)
-    assert [c.action for c in found.candidates] == [Action.SYNTHESIZE_DATA, Action.EARLY_STOP]
+    assert [c.action for c in found.candidates] == [Action.SYNTHESIZE_DATA]  # stopping earlier cannot
     first = found.candidates[0]
     assert first.tool == "relaunch_on_synthesized_data" and first.call.args == {"pairs": pairs_to_add(16)}
     assert first.changes == {}  # a data fix: no training setting moves
@@ -66,7 +66,7 @@ def test_the_advisor_may_choose_a_pair_count_in_the_range_and_nothing_outside_it
     found = too_little_data(_overfit(), _events([2.4, 2.0, 2.3]), SUCCESS, train_pairs=40, passes=6.0)
     spec = allowed_calls(found)[0]["function"]
     assert spec["name"] == "relaunch_on_synthesized_data"
-    assert spec["parameters"]["properties"]["pairs"] == {
+    assert spec["parameters"]["properties"]["pairs"] == {  # 20–120: more than 64 values, so bounds
         "type": "integer",
         "minimum": 20.0,
         "maximum": 120.0,
@@ -102,3 +102,9 @@ def test_synthesis_refuses_a_training_file_with_too_few_pairs_or_no_advisor(tmp_
     with pytest.raises(ToolError, match="no advisor"):
         registry.invoke("relaunch_on_synthesized_data", ctx, {"pairs": 4}, {"from_attempt": 1})
     assert not GoalDir(run_root).data.exists() or not any(GoalDir(run_root).data.iterdir())
+
+
+def test_a_small_integer_range_is_an_enum_the_grammar_enforces():
+    found = too_little_data(_overfit(), _events([2.4, 2.0, 2.3]), SUCCESS, train_pairs=8, passes=6.0)
+    pairs = allowed_calls(found)[0]["function"]["parameters"]["properties"]["pairs"]
+    assert pairs["type"] == "integer" and pairs["enum"] == list(range(4, 25))
