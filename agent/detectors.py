@@ -360,6 +360,33 @@ def _stalled_validation(vals: list[float], curve: list[float]) -> int | None:
     return None
 
 
+def _overfit_finding(vals: list[float], curve: list[float], evidence: dict[str, Any]) -> Finding | None:
+    """An overfit: the validation loss rose again, or stalled, while the training loss fell; its fix
+    stops the run where validation stopped improving."""
+    steps = len(curve)
+    rose = len(vals) >= 3 and vals[-1] > (1 + OVERFIT_RISE) * min(vals)
+    if rose and curve and curve[-1] < curve[steps // 2]:
+        at, extra = vals.index(min(vals)), {}
+        why = (
+            f"val loss rose from {min(vals):.4g} to {vals[-1]:.4g} while the train loss fell: "
+            "stop at the best"
+        )
+    else:
+        stall = _stalled_validation(vals, curve)
+        if stall is None:
+            return None
+        at, extra = first_near_best(vals), {"stalled_evaluations": stall}
+        why = (
+            f"val loss stalled at {vals[-1]:.4g} over the last {stall} evaluations while the train loss fell "
+            f"to {curve[-1]:.4g}: more steps memorise the rows; stop where val stopped improving"
+        )
+    return Finding(
+        diagnosis=Diagnosis.OVERFIT,
+        evidence=evidence | {"val_min": min(vals), "val_last": vals[-1]} | extra,
+        candidates=[relaunch(Action.EARLY_STOP, why, max_steps=max(1, steps * (at + 1) // len(vals)))],
+    )
+
+
 def _completed_but_short(
     events: list[dict[str, Any]], config: dict[str, Any], metrics: dict[str, Any]
 ) -> Finding:
@@ -367,34 +394,9 @@ def _completed_but_short(
     vals = val_losses(events)
     steps = len(curve)
     evidence = {k: metrics[k] for k in ("train_loss", "val_loss") if k in metrics} | {"steps": steps}
-    if (
-        len(vals) >= 3
-        and vals[-1] > (1 + OVERFIT_RISE) * min(vals)
-        and curve
-        and curve[-1] < curve[len(curve) // 2]
-    ):
-        best = vals.index(min(vals))
-        why = (
-            f"val loss rose from {min(vals):.4g} to {vals[-1]:.4g} while the train loss fell: "
-            "stop at the best"
-        )
-        return Finding(
-            diagnosis=Diagnosis.OVERFIT,
-            evidence=evidence | {"val_min": min(vals), "val_last": vals[-1]},
-            candidates=[relaunch(Action.EARLY_STOP, why, max_steps=max(1, steps * (best + 1) // len(vals)))],
-        )
-    stall = _stalled_validation(vals, curve)
-    if stall is not None:
-        at = first_near_best(vals)
-        why = (
-            f"val loss stalled at {vals[-1]:.4g} over the last {stall} evaluations while the train loss fell "
-            f"to {curve[-1]:.4g}: more steps memorise the rows; stop where val stopped improving"
-        )
-        return Finding(
-            diagnosis=Diagnosis.OVERFIT,
-            evidence=evidence | {"val_min": min(vals), "val_last": vals[-1], "stalled_evaluations": stall},
-            candidates=[relaunch(Action.EARLY_STOP, why, max_steps=max(1, steps * (at + 1) // len(vals)))],
-        )
+    overfit = _overfit_finding(vals, curve, evidence)
+    if overfit is not None:
+        return overfit
     lr = float(config["learning_rate"])
     # A relaunch from a checkpoint logs only its own steps: double the planned total, not this count.
     more = min(10_000_000, max(steps, int(config.get("max_steps") or 0), 1) * 2)

@@ -1,7 +1,7 @@
 """Graph nodes that judge an ended attempt: detect how it ended, and score a healthy one's outputs.
 
 ``detect`` turns the attempt's ``result.json`` and ``metrics.jsonl`` into one :class:`Finding`
-(``detectors``; an overfit that the training set's size explains gets synthesis first, ``more_data``)
+(``detectors``; an overfit that the training set's size explains gets synthesis, ``more_data``)
 and settles the outcome of the incident the attempt was testing (fixed / not fixed).
 ``evaluate`` scores a healthy attempt's adapter against its base (the ``score_outputs`` tool); more
 hallucination or failed format checks become a data finding (``quality``).
@@ -22,7 +22,7 @@ from openlora.agent.live_evidence import live_checks
 from openlora.agent.more_data import too_little_data
 from openlora.agent.oom_probe import measured_oom_finding
 from openlora.agent.preflight import run_checks
-from openlora.agent.quality import quality_finding
+from openlora.agent.quality import invention_not_from_data, quality_finding
 from openlora.agent.records import Diagnosis, Finding
 from openlora.agent.state import AgentState, TimelineEntry
 from openlora.memory.records import Outcome
@@ -109,9 +109,12 @@ def evaluate(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     )
     lines = [ctx.recorder.say("evaluate", text)]
     evaluation = {"attempt": attempt, "samples": scored["samples"], "summary": summary}
-    finding = quality_finding(summary, settings, _inventing(state["config"]))
+    inventing = _inventing(state["config"])
+    finding = quality_finding(summary, settings, inventing)
     record = state["attempts"][-1].model_copy(update={"evaluation": evaluation})
     if finding is None:
+        note = invention_not_from_data(summary, settings, inventing)
+        lines += [ctx.recorder.say("evaluate", note)] if note else []
         return {"attempts": [record], "timeline": lines}
     lines.append(ctx.recorder.say("detect", finding.summary()))
     record = record.model_copy(update={"finding": finding})

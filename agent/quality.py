@@ -69,3 +69,18 @@ def quality_finding(
             candidates=[filter_data(why)],
         )
     return None
+
+
+def invention_not_from_data(
+    summary: dict[str, dict[str, float]], settings: EvaluationSettings, inventing: tuple[int, int] | None
+) -> str | None:
+    """What to tell a person when the adapter invents too much but its training answers do not (so no
+    data finding was made), or None."""
+    adapter, base = summary.get("adapter", {}), summary.get("base", {})
+    invents = _invents(adapter.get("hallucination_rate", 0.0), base.get("hallucination_rate", 0.0), settings)
+    if not invents or inventing is None or inventing[0] >= MIN_INVENTING_SHARE * max(1, inventing[1]):
+        return None
+    return (
+        f"the adapter invents facts in {invents}, but only {inventing[0]} of the {inventing[1]} training "
+        "answers state facts their prompts lack: not a data problem filtering can fix"
+    )

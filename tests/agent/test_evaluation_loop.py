@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from openlora.agent.goal import EvaluationSettings
-from openlora.agent.quality import quality_finding
+from openlora.agent.quality import invention_not_from_data, quality_finding
 from openlora.agent.runner import run_goal
 from openlora.synthesis.filtering import filter_unsupported
 from openlora.trainer.rundir import GoalDir
@@ -97,6 +97,9 @@ def test_inventing_is_judged_against_an_absolute_rate_and_only_blamed_on_data_th
     }
     assert "50 of the 80 training answers" in finding.candidates[0].why
     assert quality_finding(chatty_base, SETTINGS, inventing=(0, 270)) is None  # filtering changes nothing
+    note = invention_not_from_data(chatty_base, SETTINGS, (0, 270))
+    assert note.startswith("the adapter invents facts in 38% of its answers") and "0 of the 270" in note
+    assert invention_not_from_data(chatty_base, SETTINGS, (50, 80)) is None  # a finding is made instead
     assert quality_finding(chatty_base, SETTINGS, inventing=(1, 270)) is None  # under 2 %: not the cause
     faithful = {"adapter": {"hallucination_rate": 0.1}, "base": {"hallucination_rate": 1.0}}
     assert quality_finding(faithful, SETTINGS, inventing=(50, 80)) is None
