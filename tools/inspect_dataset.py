@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from openlora.prompts import quote_data
 from openlora.tools.context import RunContext
-from openlora.trainer.data_files import ColumnMap, DataError, Record, read_records
+from openlora.trainer.data_files import ColumnMap, DataError, Record, read_records, read_records_with_report
 
 GARBLED = "garbled responses"  # the detectors look for this prefix
 GARBLED_RECURRING_SHARE = 0.2
@@ -50,6 +50,8 @@ class DatasetReport(BaseModel):
         default_factory=list, description="length_deciles over those rows only (plain text is chunked)."
     )
     duplicates: int = 0
+    control_chars_removed: int = Field(0, description="Control characters (NUL etc.) the reader removed.")
+    rows_cleaned: int = Field(0, description="Rows they were removed from.")
     problems: list[str] = Field(default_factory=list)
     blocking: list[str] = Field(default_factory=list)
     suggestions: list[str] = Field(default_factory=list)
@@ -59,7 +61,7 @@ class DatasetReport(BaseModel):
 def inspect_dataset(ctx: RunContext, dataset_id: DatasetId, samples: int = 3) -> dict[str, Any]:
     """Rows, kinds, length figures, duplicates and problems of a dataset, plus a few quoted samples."""
     try:
-        records = read_records(ctx.dataset(dataset_id), ColumnMap())
+        records, read = read_records_with_report(ctx.dataset(dataset_id), ColumnMap())
     except DataError as exc:
         fixable = any(words in exc.reason for words in FIXABLE_BY_MAPPING)
         return DatasetReport(
@@ -84,6 +86,8 @@ def inspect_dataset(ctx: RunContext, dataset_id: DatasetId, samples: int = 3) ->
         whole_rows=len(whole),
         whole_length_deciles=deciles(whole) if whole else [],
         duplicates=sum(n - 1 for n in Counter(texts).values() if n > 1),
+        control_chars_removed=read.control_chars_removed,
+        rows_cleaned=read.rows_cleaned,
         samples=[quote_data(t) for t in texts[:samples]],
     )
     pairs = [r for r in records if r.kind == "pair"]
@@ -146,6 +150,17 @@ def _duplicates(records: list[Record], pairs: list[Record], report: DatasetRepor
         return (
             f"{report.duplicates} duplicate rows",
             "drop exact duplicates (they over-weight a few examples)",
+            False,
+        )
+    return None
+
+
+def _control_chars(records: list[Record], pairs: list[Record], report: DatasetReport) -> Found:
+    if report.control_chars_removed:
+        return (
+            f"{report.control_chars_removed} control characters (NUL etc.) removed from "
+            f"{report.rows_cleaned} rows",
+            "check the export that produced the data: the trainer trains on the text without them",
             False,
         )
     return None
@@ -228,6 +243,7 @@ def _no_template(records: list[Record], pairs: list[Record], report: DatasetRepo
 
 CHECKS: list[Callable[[list[Record], list[Record], DatasetReport], Found]] = [
     _duplicates,
+    _control_chars,
     _few_rows,
     _near_empty,
     _truncated,
