@@ -414,6 +414,8 @@ UNJUDGED: dict[str, str] = {
     "name": "a label for the run folder",
     "base_model": "which model to tune is the person's choice; the planner reads its size for the priors",
     "gguf_file": "a file name inside base_model, checked when the model loads",
+    "revision": "which hub revision to pin is the person's choice; checked by the Hub when downloading",
+    "offline": "whether to reach the network is the person's choice; an absent model is an error finding",
     "dataset": "judged by the data gate (inspect_dataset), not by a range",
     "prompt_column": "checked by the data reader; a missing column becomes a data_error finding",
     "response_column": "checked by the data reader; a missing column becomes a data_error finding",

@@ -90,8 +90,11 @@ def run_goal(
     approve: Approve | None = None,
     cancelled: Callable[[], bool] = lambda: False,
     advisor: Advisor | None = None,
+    offline: bool = False,
 ) -> GoalRun:
     goal = load_goal(goal_path)
+    if offline:  # every attempt's config then says offline: true (no hub download, cache only)
+        goal = goal.model_copy(update={"training": {**goal.training, "offline": True}})
     if goal.approval == "ask" and approve is None:
         raise RunError(
             f"{goal_path}: approval is 'ask' but nobody can answer here; use `openlora-agent tui`, "

@@ -35,6 +35,10 @@ def run(
     metrics_host: Annotated[
         str, typer.Option(help="Address for --metrics-port (loopback; others need OPENLORA_METRICS_TOKEN).")
     ] = "127.0.0.1",
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Never download: a hub base_model must be in the local HF cache."),
+    ] = False,
 ) -> None:
     """Pursue a goal unattended: train, watch, diagnose, fix, relaunch, export, report."""
     from openlora.agent.goal import GoalError
@@ -54,6 +58,7 @@ def run(
             run_dir,
             echo=lambda line: typer.echo(line, err=True),
             approve=approve,
+            offline=offline,
         )
     except (GoalError, RunError) as exc:
         fail(str(exc))

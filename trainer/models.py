@@ -1,24 +1,23 @@
 """Loading the base model and tokenizer, and wrapping the model with LoRA.
 
 Sources: the embedded SmolLM2 GGUF, a local Hugging Face folder, a ``.gguf`` file (dequantized by
-transformers the first time, then read from its dequantized copy: ``gguf_cache``), or a hub id that
-must already sit in the local cache; nothing is ever downloaded and ``trust_remote_code`` is never
-set. LoRA target modules are picked per architecture unless the config names them. This module does
-not train.
+transformers the first time, then read from its dequantized copy: ``gguf_cache``), or a hub id. A hub
+id is first fetched into the local HF cache by ``hub_download`` (safetensors, configs and tokenizer
+files, or one GGUF; only the cache is read when offline) and its snapshot folder is then loaded exactly
+like a local folder. The embedded model and local folders or files never touch the network, every
+``from_pretrained`` runs with ``local_files_only=True``, and ``trust_remote_code`` is never set. LoRA
+target modules are picked per architecture unless the config names them. This module does not train.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from openlora.trainer.config import EMBEDDED_BASE, TrainConfig
-
-# Never reach for the network: set before transformers / huggingface_hub read their settings.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from openlora.trainer.config import EMBEDDED_BASE, ConfigError, TrainConfig, check_hub_id
+from openlora.trainer.hub_download import HubDownloadError, ProgressCallback, download_model
 
 
 class ModelLoadError(RuntimeError):
@@ -46,11 +45,17 @@ TARGET_MODULES: dict[str, list[str]] = {
 class ModelSource:
     """Where the base model comes from, resolved."""
 
-    kind: str  # "gguf", "folder" or "hub"
+    kind: str  # "gguf", "folder" or "hub" (not fetched yet)
     path: str  # folder, hub id, or the folder holding the GGUF
     gguf_file: str | None = None
+    revision: str | None = None  # hub only: the branch, tag or commit asked for
+    offline: bool = False  # hub only: read the local cache, never the network
+    hub_id: str | None = None  # the hub id a fetched "folder" / "gguf" snapshot came from
 
     def describe(self) -> str:
+        if self.hub_id or self.kind == "hub":
+            where = (self.hub_id or self.path) + (f"@{self.revision}" if self.revision else "")
+            return f"hub:{where}/{self.gguf_file}" if self.gguf_file else f"hub:{where}"
         return f"{self.kind}:{Path(self.path) / self.gguf_file if self.gguf_file else self.path}"
 
 
@@ -68,7 +73,7 @@ def embedded_gguf_path() -> Path:
 
 
 def resolve_source(config: TrainConfig) -> ModelSource:
-    """Decide how to load ``config.base_model`` without touching the network."""
+    """Decide how to load ``config.base_model`` without touching the network (see :func:`fetch_source`)."""
     base = config.base_model
     if base == EMBEDDED_BASE:
         gguf = embedded_gguf_path()
@@ -90,7 +95,33 @@ def resolve_source(config: TrainConfig) -> ModelSource:
         if not (path / "config.json").is_file():
             raise ModelLoadError(f"base_model: {path} has no config.json; is it a Hugging Face model folder?")
         return ModelSource("folder", str(path))
-    return ModelSource("hub", base, config.gguf_file)
+    try:
+        check_hub_id(base)
+    except ConfigError as exc:
+        raise ModelLoadError(str(exc)) from None
+    return ModelSource("hub", base, config.gguf_file, config.revision, config.offline)
+
+
+_FETCHED: dict[ModelSource, ModelSource] = {}
+
+
+def fetch_source(source: ModelSource, progress: ProgressCallback | None = None) -> ModelSource:
+    """A hub source as its local snapshot (downloaded unless cached and offline); others unchanged.
+
+    Done once per process and source: the tokenizer and the model then load from the same folder.
+    """
+    if source.kind != "hub":
+        return source
+    if source not in _FETCHED:
+        try:
+            folder = download_model(source.path, source.revision, source.gguf_file, source.offline, progress)
+        except HubDownloadError as exc:
+            raise ModelLoadError(str(exc)) from None
+        if not source.gguf_file and not (folder / "config.json").is_file():
+            raise ModelLoadError(f"base_model: {source.path!r}: the downloaded snapshot has no config.json")
+        kind = "gguf" if source.gguf_file else "folder"
+        _FETCHED[source] = replace(source, kind=kind, path=str(folder), hub_id=source.path)
+    return _FETCHED[source]
 
 
 def _offline_kwargs(source: ModelSource) -> dict[str, Any]:
@@ -109,6 +140,7 @@ def _load_from(source: ModelSource) -> tuple[str, dict[str, Any], bool]:
     when one was made (``gguf_cache``), else the source itself; and whether it was the copy."""
     from openlora.trainer import gguf_cache
 
+    source = fetch_source(source)
     gguf = _gguf_file(source)
     cached = gguf_cache.cached(gguf) if gguf is not None else None
     if cached is not None:
@@ -134,6 +166,7 @@ def load_base_model(source: ModelSource, config: TrainConfig, use_cuda: bool, co
     import torch
     from transformers import AutoModelForCausalLM
 
+    source = fetch_source(source)
     where, kwargs, cached = _load_from(source)
     if config.load_in_4bit:
         if not use_cuda:
@@ -163,12 +196,6 @@ def load_base_model(source: ModelSource, config: TrainConfig, use_cuda: bool, co
 
 
 def _not_found_message(source: ModelSource, exc: Exception) -> str:
-    if source.kind == "hub":
-        return (
-            f"base_model: {source.path!r} is not a local folder and is not in the local Hugging Face cache "
-            f"(offline mode; nothing is downloaded). Fetch it first with `hf download {source.path}` on a "
-            f"machine with network, or point base_model at a folder. ({str(exc).splitlines()[0]})"
-        )
     return f"base_model: cannot load {source.describe()}: {str(exc).splitlines()[0]}"
 
 

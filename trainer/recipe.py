@@ -27,7 +27,7 @@ from openlora.trainer.data import IGNORE_INDEX, DatasetStats, collate
 from openlora.trainer.divergence import DivergenceWatch
 from openlora.trainer.guards import StopFlag
 from openlora.trainer.loss import LabelledTokenLoss
-from openlora.trainer.models import apply_lora, load_base_model, load_tokenizer, resolve_source
+from openlora.trainer.models import apply_lora, fetch_source, load_base_model, load_tokenizer, resolve_source
 from openlora.trainer.result import RunResult, RunStatus
 from openlora.trainer.rundir import RunDir
 from openlora.trainer.telemetry import HardwareProbe, MetricsWriter
@@ -61,7 +61,8 @@ class LoRARecipe:
         self.autocast_dtype = device.autocast_dtype(self.use_cuda, cfg.precision)
         device.seed_everything(cfg.seed)
 
-        source = self.source = resolve_source(cfg)
+        progress = self._download_progress
+        source = self.source = fetch_source(resolve_source(cfg), progress)
         self.tokenizer = load_tokenizer(source)
         data = prepare_data(cfg, self.tokenizer)
         self.train_seqs, self.val_seqs, self.stats = data.train_seqs, data.val_seqs, data.stats
@@ -82,6 +83,10 @@ class LoRARecipe:
         self._write_run_start()
         applied = self._resume()
         self.control = ControlReader(self.run_dir.control, applied)
+
+    def _download_progress(self, info: dict[str, Any]) -> None:
+        """A hub base model's download, per file: ``download`` events (throttled by ``hub_download``)."""
+        self.metrics.write("download", **info)
 
     def _write_run_start(self) -> None:
         self.metrics.write(

@@ -23,7 +23,7 @@ from openlora.trainer.export.gguf_write import Precision, write_gguf
 from openlora.trainer.export.hf_formats import write_adapter, write_merged, write_pt
 from openlora.trainer.export.modelfile import render_modelfile
 from openlora.trainer.export.publish import publish
-from openlora.trainer.models import ModelSource, load_base_model, load_tokenizer, resolve_source
+from openlora.trainer.models import ModelSource, fetch_source, load_base_model, load_tokenizer, resolve_source
 from openlora.trainer.quiet import quiet_libraries
 from openlora.trainer.rundir import RunDir
 
@@ -96,7 +96,7 @@ def open_session(root: Path) -> ExportSession:
 
     run_dir = RunDir(root)
     config = load_spec(run_dir)
-    source = resolve_source(config)
+    source = fetch_source(resolve_source(config))
     tokenizer = load_tokenizer(source)
     adapter = trained_adapter(run_dir)
     base = load_base_model(source, config, use_cuda=False, compute_dtype=torch.float32)
