@@ -3,7 +3,8 @@
 Formats: ``adapter`` (PEFT folder), ``pt`` (LoRA state dict), ``merged`` (HF folder, safetensors),
 ``gguf-adapter`` (LoRA GGUF for llama.cpp on the base GGUF), ``gguf`` (merged model GGUF in f16
 and q8_0, with an Ollama Modelfile). Every GGUF is checked in llama.cpp against the transformers
-model before it is published; the figures go into ``exports/manifest.json``.
+model before it is published; the figures go into ``exports/manifest.json``. GGUF formats for a
+family or tokenizer the GGUF writer does not convert are refused before anything is built.
 """
 
 from __future__ import annotations
@@ -132,6 +133,7 @@ def _build_formats(
         "gguf-adapter": lambda d: _gguf_adapter(session, d),
         "gguf": lambda d: _gguf_merged(session, d, precisions),
     }
+    _refuse_unsupported_gguf(session, wanted)
     entries = {}
     for name in wanted:
         try:
@@ -140,6 +142,18 @@ def _build_formats(
             raise ExportError(f"export {name} failed: {exc}") from exc
         entries[name]["adapter_from"] = str(session.adapter_from)
     return entries
+
+
+def _refuse_unsupported_gguf(session: ExportSession, wanted: list[str]) -> None:
+    """Refuse GGUF formats for a family (or tokenizer) the GGUF writer cannot convert, before any
+    format is built."""
+    asked = [name for name in wanted if name.startswith("gguf")]
+    if not asked or session.base_gguf is not None:
+        return
+    reason = gguf_tensors.unsupported_reason(getattr(session.model.config, "model_type", ""))
+    reason = reason or gguf_metadata.tokenizer_refusal(session.tokenizer)
+    if reason is not None:
+        raise ExportError(f"export {', '.join(asked)} refused: {reason}")
 
 
 def _merged(session: ExportSession, folder: Path) -> dict[str, Any]:

@@ -64,41 +64,81 @@ def from_hf(config: Any, tokenizer: Any, arch: str, name: str) -> list[KV]:
             KV("gpt2.attention.layer_norm_epsilon", float(config.layer_norm_epsilon), T.FLOAT32),
         ]
     else:
-        heads = config.num_attention_heads
-        head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
-        scaling = getattr(config, "rope_scaling", None) or {}
-        if isinstance(scaling, dict) and scaling.get("rope_type", "default") != "default":
-            raise GGUFExportError(f"rope scaling {scaling} is not supported by the GGUF exporter")
-        entries += [
-            KV(f"{arch}.context_length", config.max_position_embeddings, T.UINT32),
-            KV(f"{arch}.embedding_length", config.hidden_size, T.UINT32),
-            KV(f"{arch}.feed_forward_length", config.intermediate_size, T.UINT32),
-            KV(f"{arch}.block_count", config.num_hidden_layers, T.UINT32),
-            KV(f"{arch}.attention.head_count", heads, T.UINT32),
-            KV(
-                f"{arch}.attention.head_count_kv",
-                getattr(config, "num_key_value_heads", None) or heads,
-                T.UINT32,
-            ),
-            KV(f"{arch}.rope.dimension_count", head_dim, T.UINT32),
-            KV(f"{arch}.rope.freq_base", _rope_theta(config), T.FLOAT32),
-            KV(f"{arch}.attention.layer_norm_rms_epsilon", float(config.rms_norm_eps), T.FLOAT32),
-            KV(f"{arch}.vocab_size", config.vocab_size, T.UINT32),
-        ]
+        entries += _rms_norm_family(config, arch)
     return entries + tokenizer_kv(tokenizer, config.vocab_size, arch)
+
+
+def _rms_norm_family(config: Any, arch: str) -> list[KV]:
+    """Architecture keys of the llama-style families (llama, mistral, qwen2, qwen3, gemma, phi3)."""
+    heads = config.num_attention_heads
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    scaling = getattr(config, "rope_scaling", None) or {}
+    if isinstance(scaling, dict) and scaling.get("rope_type", "default") != "default":
+        raise GGUFExportError(f"rope scaling {scaling} is not supported by the GGUF exporter")
+    entries = [
+        KV(f"{arch}.context_length", config.max_position_embeddings, T.UINT32),
+        KV(f"{arch}.embedding_length", config.hidden_size, T.UINT32),
+        KV(f"{arch}.feed_forward_length", config.intermediate_size, T.UINT32),
+        KV(f"{arch}.block_count", config.num_hidden_layers, T.UINT32),
+        KV(f"{arch}.attention.head_count", heads, T.UINT32),
+        KV(f"{arch}.attention.head_count_kv", kv_heads, T.UINT32),
+        KV(f"{arch}.attention.key_length", head_dim, T.UINT32),
+        KV(f"{arch}.attention.value_length", head_dim, T.UINT32),
+        KV(f"{arch}.rope.dimension_count", head_dim, T.UINT32),
+        KV(f"{arch}.rope.freq_base", _rope_theta(config), T.FLOAT32),
+        KV(f"{arch}.attention.layer_norm_rms_epsilon", float(config.rms_norm_eps), T.FLOAT32),
+        KV(f"{arch}.vocab_size", config.vocab_size, T.UINT32),
+    ]
+    if arch == "phi3":
+        original = getattr(config, "original_max_position_embeddings", None) or config.max_position_embeddings
+        entries.append(KV("phi3.rope.scaling.original_context_length", original, T.UINT32))
+        if getattr(config, "sliding_window", None):
+            entries.append(KV("phi3.attention.sliding_window", config.sliding_window, T.UINT32))
+    return entries
+
+
+def _tokenizer_spec(tokenizer: Any) -> dict[str, Any]:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        raise GGUFExportError("GGUF export needs a fast (tokenizers) tokenizer")
+    return json.loads(backend.to_str())
+
+
+def _is_byte_level(spec: dict[str, Any]) -> bool:
+    pre = spec.get("pre_tokenizer") or {}
+    parts = pre.get("pretokenizers", [pre]) if pre.get("type") == "Sequence" else [pre]
+    return any(part.get("type") == "ByteLevel" for part in parts)
+
+
+def tokenizer_refusal(tokenizer: Any) -> str | None:
+    """Why this tokenizer cannot be written as llama.cpp's 'gpt2' (byte-level BPE) model; None if it can.
+
+    SentencePiece-style tokenizers (byte fallback, '▁' for spaces: Llama 2, Mistral v0.x, Gemma,
+    Phi-3 on the hub) need llama.cpp's 'llama' tokenizer model with scores, which is not written here.
+    """
+    try:
+        spec = _tokenizer_spec(tokenizer)
+    except GGUFExportError as exc:
+        return str(exc)
+    kind = (spec.get("model") or {}).get("type")
+    if kind != "BPE" or not _is_byte_level(spec):
+        style = "SentencePiece-style " if kind == "BPE" else ""
+        return (
+            f"GGUF export writes byte-level BPE tokenizers (GPT-2 style) only; this one is {style}{kind}. "
+            "Export adapter, pt or merged (and convert the merged folder with llama.cpp's "
+            "convert_hf_to_gguf.py)"
+        )
+    return None
 
 
 def tokenizer_kv(tokenizer: Any, vocab_size: int, arch: str) -> list[KV]:
     """A byte-level BPE tokenizer as llama.cpp's 'gpt2' tokenizer model."""
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is None:
-        raise GGUFExportError("GGUF export needs a fast (tokenizers) tokenizer")
-    spec = json.loads(backend.to_str())
+    refusal = tokenizer_refusal(tokenizer)
+    if refusal is not None:
+        raise GGUFExportError(refusal)
+    spec = _tokenizer_spec(tokenizer)
     model = spec.get("model", {})
-    if model.get("type") != "BPE":
-        raise GGUFExportError(
-            f"GGUF export supports byte-level BPE tokenizers; this one is {model.get('type')}"
-        )
     vocab = tokenizer.get_vocab()
     by_id = {index: token for token, index in vocab.items()}
     special = set(tokenizer.all_special_ids)
@@ -118,7 +158,7 @@ def tokenizer_kv(tokenizer: Any, vocab_size: int, arch: str) -> list[KV]:
     merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
     entries = [
         KV("tokenizer.ggml.model", "gpt2", T.STRING),
-        KV("tokenizer.ggml.pre", _pre_tokenizer(arch), T.STRING),
+        KV("tokenizer.ggml.pre", _pre_tokenizer(spec, arch), T.STRING),
         KV("tokenizer.ggml.tokens", tokens, T.ARRAY, T.STRING),
         KV("tokenizer.ggml.token_type", np.array(types, dtype=np.int32).tolist(), T.ARRAY, T.INT32),
         KV("tokenizer.ggml.merges", merges, T.ARRAY, T.STRING),
@@ -138,5 +178,10 @@ def tokenizer_kv(tokenizer: Any, vocab_size: int, arch: str) -> list[KV]:
     return entries
 
 
-def _pre_tokenizer(arch: str) -> str:
-    return {"qwen2": "qwen2"}.get(arch, "gpt-2")
+def _pre_tokenizer(spec: dict[str, Any], arch: str) -> str:
+    """llama.cpp's pre-tokenizer name: GPT-2's regex when the tokenizer is plain byte-level BPE
+    with that regex (whatever the architecture), else the family's own (Qwen's digit splitting)."""
+    pre = spec.get("pre_tokenizer") or {}
+    if pre.get("type") == "ByteLevel" and pre.get("use_regex", True):
+        return "gpt-2"
+    return {"qwen2": "qwen2", "qwen3": "qwen2"}.get(arch, "gpt-2")

@@ -2,8 +2,9 @@
 
 Maps Hugging Face module names to GGUF tensor names with the ``gguf`` package's own tables, applies
 the q/k row permutation that GGUF conversion of llama-family models performs, transposes GPT-2's
-Conv1D weights, and computes LoRA factors and deltas in that layout. Base weights come either from
-an HF state dict or from a GGUF file (dequantized). It does not write files.
+Conv1D weights, stores Gemma's norm weights as 1 + w, and computes LoRA factors and deltas in that
+layout. Base weights come either from an HF state dict or from a GGUF file (dequantized). It also
+says which families GGUF export refuses, and why. It does not write files.
 """
 
 from __future__ import annotations
@@ -16,10 +17,30 @@ import gguf
 import numpy as np
 import torch
 
-# HF model_type → llama.cpp architecture name.
-ARCH_BY_MODEL_TYPE = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "gpt2": "gpt2"}
+# HF model_type → llama.cpp architecture name: the families this writer converts, each one checked
+# against transformers in llama.cpp on every export (tests/trainer/test_families.py covers each).
+ARCH_BY_MODEL_TYPE = {
+    "llama": "llama",
+    "mistral": "llama",
+    "qwen2": "qwen2",
+    "qwen3": "qwen3",
+    "gemma": "gemma",
+    "phi3": "phi3",
+    "gpt2": "gpt2",
+}
+# Families refused up front, and why (llama.cpp or this writer cannot reproduce them).
+UNSUPPORTED_FAMILIES = {
+    "falcon": (
+        "llama.cpp's falcon graph is the falcon-7b/40b layout (rotary positions, parallel attention); "
+        "this writer does not convert falcon checkpoints, and falcon-rw models (ALiBi, sequential "
+        "attention then MLP) cannot be expressed in it"
+    ),
+}
+NON_GGUF_FORMATS = ("adapter", "pt", "merged")
 # Architectures whose q/k projections are permuted by GGUF conversion (interleaved → halves rope).
 PERMUTED_ARCHES = {"llama"}
+# Architectures whose HF RMSNorm computes x * (1 + w): GGUF conversion stores 1 + w.
+NORM_PLUS_ONE_ARCHES = {"gemma"}
 CONV1D_SUFFIXES = (".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight", ".mlp.c_proj.weight")
 
 
@@ -48,12 +69,23 @@ def _model_arch(arch: str) -> gguf.MODEL_ARCH:
     raise GGUFExportError(f"llama.cpp architecture {arch!r} is unknown to the gguf package")
 
 
+def unsupported_reason(model_type: str) -> str | None:
+    """Why GGUF export refuses the HF ``model_type`` (naming it and the other formats); None if it can."""
+    if model_type in ARCH_BY_MODEL_TYPE:
+        return None
+    supported = ", ".join(sorted(ARCH_BY_MODEL_TYPE))
+    why = UNSUPPORTED_FAMILIES.get(model_type, f"GGUF export supports the families {supported}")
+    return (
+        f"GGUF export does not support the {model_type or 'unknown'} family: {why}. "
+        f"Export it as {', '.join(NON_GGUF_FORMATS)} instead"
+    )
+
+
 def arch_from_hf_config(config: Any) -> ArchInfo:
     model_type = getattr(config, "model_type", "")
     arch = ARCH_BY_MODEL_TYPE.get(model_type)
     if arch is None:
-        supported = ", ".join(sorted(ARCH_BY_MODEL_TYPE))
-        raise GGUFExportError(f"GGUF export supports model types {supported}; this model is {model_type!r}")
+        raise GGUFExportError(str(unsupported_reason(model_type)))
     if arch == "gpt2":
         return ArchInfo(arch, config.n_layer, config.n_head, config.n_head)
     heads = config.num_attention_heads
@@ -97,6 +129,8 @@ def to_gguf_layout(info: ArchInfo, hf_name: str, weight: np.ndarray) -> np.ndarr
     """An HF weight as GGUF stores it: Conv1D transposed, llama q/k permuted."""
     if info.arch == "gpt2" and hf_name.endswith(CONV1D_SUFFIXES):
         weight = weight.T
+    if info.arch in NORM_PLUS_ONE_ARCHES and hf_name.endswith("norm.weight"):
+        weight = weight + 1.0
     if info.arch in PERMUTED_ARCHES:
         if hf_name.endswith("q_proj.weight"):
             weight = permute_rows(weight, info.n_head)
