@@ -98,7 +98,7 @@ def synthesize(
     kept: list[dict[str, str]] = []
     augmented = [a for s in clean_seeds for a in rephrase(s) + reorder_json_fields(s)]
     rng.shuffle(augmented)
-    kept += gate(augmented[:n], eval_items, clean_seeds, report, near_duplicates=False)
+    kept += gate(augmented, eval_items, clean_seeds, report, near_duplicates=False)[:n]
     generated = invalid = 0
     tries = 0
     while len(kept) < n and tries < n * max_tries_factor and clean_seeds:
