@@ -30,6 +30,7 @@ _NOT_LEARNING = (
     ("weight_decay", HIGH),
     ("adam_beta1", HIGH),
     ("sequence_fill", LOW),
+    ("optimizer_steps", LOW),  # after the settings above: too few steps at a bad lr is the lr's fault
 )
 _BLOWING_UP = (
     ("lr_vs_prior", HIGH),

@@ -150,6 +150,15 @@ def test_underfit_with_healthy_settings_still_trains_longer():
     assert finding.candidates[0].action == Action.MORE_STEPS
 
 
+def test_underfit_in_far_too_few_steps_sets_the_steps_the_evidence_asks_for_instead_of_doubling():
+    falling = [4.0 - 0.2 * i for i in range(2)]  # 2 steps (BrokenLoRA's too_few_steps on SmolLM2)
+    finding = _detect(_completed(train_loss=3.8, val_loss=3.9), _steps(falling), {"max_steps": 2})
+    assert finding.diagnosis == Diagnosis.UNDERFIT
+    assert finding.evidence["cause"][0]["quantity"] == "optimizer_steps"
+    assert [c.action for c in finding.candidates] == [Action.MORE_STEPS]
+    assert finding.candidates[0].changes["max_steps"] >= 10  # the healthy figure, not 2 × 2
+
+
 def test_warmup_that_hides_the_peak_is_the_cause_of_a_flat_run():
     events = _steps([3.0] * 24, lr=1e-5)
     settings = {"max_steps": 24, "warmup_steps": 400, "eval_every": 8, "save_every": 8}
@@ -250,7 +259,8 @@ def test_a_configuration_that_already_failed_is_never_launched_again():
     config = attempts[0].config | {"max_steps": 12}
     kept = without_repeats(finding, config, attempts, SUCCESS)  # doubling 12 gives attempt 1's 24 steps
     assert all(config | c.changes != attempts[0].config for c in kept.candidates if c.changes)
-    assert Action.MORE_STEPS not in {c.action for c in kept.candidates}
+    # doubling (attempt 1's 24 steps) is gone; what is left is the steps the evidence asks for (12 < 20)
+    assert all(c.changes.get("max_steps") != 24 for c in kept.candidates)
 
 
 def test_explain_leaves_a_finding_no_check_explains():
