@@ -65,7 +65,9 @@ class TrainConfig(BaseModel):
             "Never reach the network for a hub base_model: use the local HF cache only (as HF_HUB_OFFLINE=1)."
         ),
     )
-    dataset: str = Field(..., min_length=1, description="Training data: a .txt, .jsonl, .json, .csv, .tsv or .parquet file.")
+    dataset: str = Field(
+        ..., min_length=1, description="Training data: a .txt, .jsonl, .json, .csv, .tsv or .parquet file."
+    )
     val_dataset: str | None = Field(
         None, description="Optional validation file in the same formats; otherwise val_fraction is held out."
     )
