@@ -21,12 +21,22 @@ from openlora.agent.consult import consult, situation
 from openlora.agent.context import Context
 from openlora.agent.detectors import finite_metric
 from openlora.agent.goal import Success
-from openlora.agent.records import Action, AttemptRecord, Decision, DecisionSource, Diagnosis, Finding
+from openlora.agent.prepare import inspect_dataset_report
+from openlora.agent.records import (
+    Action,
+    AttemptRecord,
+    Decision,
+    DecisionSource,
+    Diagnosis,
+    Finding,
+    GoalStatus,
+)
 from openlora.agent.state import AgentState, TimelineEntry
 from openlora.memory.incidents import NewIncident
 from openlora.memory.records import Fix
 from openlora.memory.signature import Symptom
 from openlora.tools import registry
+from openlora.tools.context import ToolError
 from openlora.trainer.config import TrainConfig
 from openlora.trainer.rundir import RunDir, read_events
 
@@ -181,9 +191,6 @@ def _supervised_args(decision: Decision, finding: Finding, attempt: int) -> dict
 
 def relaunch(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Execute the decided call: the next attempt starts (from a checkpoint or from scratch)."""
-    from openlora.agent.records import GoalStatus
-    from openlora.tools.context import ToolError
-
     ctx, attempt, decision = runtime.context, state["attempt"], state["decision"]
     try:
         launched = registry.invoke(
@@ -216,8 +223,6 @@ def relaunch(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             )
         )
     if "dataset_id" in launched:  # later findings judge the rows the next attempt trains on
-        from openlora.agent.prepare import inspect_dataset_report
-
         update["dataset"] = inspect_dataset_report(ctx, launched["dataset_id"])
     origin = launched["from_checkpoint"] or "scratch"
     shown = {k: v for k, v in launched["changes"].items() if v is not None}
@@ -233,8 +238,6 @@ def relaunch(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
 
 def give_up(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """End the goal: execute the stop (the trainer is stopped if it still runs) and say why."""
-    from openlora.agent.records import GoalStatus
-
     ctx, attempt = runtime.context, state["attempt"]
     finding, decision = state.get("finding"), state.get("decision")
     if decision is not None and decision.stops:

@@ -341,6 +341,11 @@ def _far_from_prior(finding: Finding, config: dict[str, Any], prior_lr: float) -
     return finding
 
 
+def relative_gain(values: list[float]) -> float:
+    """How far ``values`` fell below their first value at best, as a share of it (a plateau's measure)."""
+    return (values[0] - min(values)) / max(abs(values[0]), 1e-9)
+
+
 def first_near_best(vals: list[float]) -> int:
     """The first evaluation within :data:`PLATEAU_GAIN` of the best one (where improving stopped)."""
     best = min(vals)
@@ -353,9 +358,8 @@ def _stalled_validation(vals: list[float], curve: list[float]) -> int | None:
     if len(vals) < 3 or not curve or not all(math.isfinite(v) for v in vals):
         return None
     span = max(2, len(vals) // 2)
-    tail = vals[-span:]
-    gain = (tail[0] - min(tail)) / max(abs(tail[0]), 1e-9)
-    if gain < PLATEAU_GAIN and curve[-1] < GAP_SHARE * vals[-1] and curve[-1] < curve[len(curve) // 2]:
+    still_falling = curve[-1] < curve[len(curve) // 2]
+    if relative_gain(vals[-span:]) < PLATEAU_GAIN and curve[-1] < GAP_SHARE * vals[-1] and still_falling:
         return span
     return None
 
@@ -404,7 +408,7 @@ def _completed_but_short(
     window = max(PLATEAU_MIN_STEPS, int(steps * PLATEAU_SHARE))
     if steps >= 2 * PLATEAU_MIN_STEPS:
         tail = curve[-window:]
-        gain = (tail[0] - min(tail)) / max(abs(tail[0]), 1e-9)
+        gain = relative_gain(tail)
         if gain < PLATEAU_GAIN:
             flat = f"the loss fell {gain:.1%} over the last {window} steps"
             return Finding(

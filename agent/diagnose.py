@@ -81,9 +81,8 @@ def _inventing(config: dict[str, Any]) -> tuple[int, int] | None:
     from openlora.synthesis.filtering import inventing_rows
     from openlora.trainer.data_files import ColumnMap, DataError
 
-    columns = ColumnMap(config.get("prompt_column"), config.get("response_column"), config.get("text_column"))
     try:
-        return inventing_rows(Path(config["dataset"]), columns)
+        return inventing_rows(Path(config["dataset"]), ColumnMap.of(config))
     except (DataError, OSError):
         return None
 

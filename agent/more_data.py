@@ -19,9 +19,9 @@ from openlora.agent.candidates import synthesize
 from openlora.agent.detectors import first_near_best, val_losses
 from openlora.agent.goal import Success
 from openlora.agent.records import Diagnosis, Finding
+from openlora.tools.synthesize_data import MIN_SEED_PAIRS  # what synthesis needs to show the advisor
 
 MIN_PASSES_AT_BEST = 1.0  # the best evaluation came after the run had seen every row this often
-MIN_SEED_PAIRS = 3  # what synthesis needs to show the advisor (the tool enforces it too)
 # How many pairs the rules ask for: as many as the training set has (it doubles), within these bounds;
 # each is one generation by the advisor, about a few seconds on a CPU.
 PAIRS_FLOOR, PAIRS_CEILING = 8, 200

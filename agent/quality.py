@@ -20,6 +20,11 @@ from openlora.agent.records import Diagnosis, Finding
 MIN_INVENTING_SHARE = 0.02  # of the training pairs, answering with a fact the prompt lacks
 
 
+def _taught_by_data(inventing: tuple[int, int]) -> bool:
+    """Whether enough training answers state facts their prompts lack for the data to be the cause."""
+    return inventing[0] >= MIN_INVENTING_SHARE * max(1, inventing[1])
+
+
 def _invents(adapter_rate: float, base_rate: float, settings: EvaluationSettings) -> str | None:
     if adapter_rate - base_rate > settings.max_hallucination_increase:
         return f"{adapter_rate:.0%} of its answers vs {base_rate:.0%} for the base"
@@ -37,7 +42,7 @@ def quality_finding(
     """A data problem from the evaluation summary (adapter vs base), or None when the outputs pass or
     the training data is not what the filter could fix. ``inventing``: the training pairs whose answer
     states a fact their prompt lacks, and all training pairs (None: unknown, assumed the cause)."""
-    if inventing is not None and inventing[0] < MIN_INVENTING_SHARE * max(1, inventing[1]):
+    if inventing is not None and not _taught_by_data(inventing):
         return None
     source = (
         f"; {inventing[0]} of the {inventing[1]} training answers state facts their prompts lack"
@@ -78,7 +83,7 @@ def invention_not_from_data(
     data finding was made), or None."""
     adapter, base = summary.get("adapter", {}), summary.get("base", {})
     invents = _invents(adapter.get("hallucination_rate", 0.0), base.get("hallucination_rate", 0.0), settings)
-    if not invents or inventing is None or inventing[0] >= MIN_INVENTING_SHARE * max(1, inventing[1]):
+    if not invents or inventing is None or _taught_by_data(inventing):
         return None
     return (
         f"the adapter invents facts in {invents}, but only {inventing[0]} of the {inventing[1]} training "

@@ -83,7 +83,7 @@ class Scores:
 
 def held_out_pairs(spec: dict[str, Any], limit: int) -> list[Record]:
     """The validation records of a run: val_dataset, or the same seeded split the trainer held out."""
-    columns = ColumnMap(spec.get("prompt_column"), spec.get("response_column"), spec.get("text_column"))
+    columns = ColumnMap.of(spec)
     if spec.get("val_dataset"):
         records = read_records(Path(spec["val_dataset"]), columns)
     else:

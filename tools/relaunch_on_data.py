@@ -16,11 +16,11 @@ from pydantic import Field
 from openlora.tools.context import RunContext, ToolError
 from openlora.tools.relaunch_from_checkpoint import start_next_attempt
 from openlora.tools.settings import AttemptNumber
+from openlora.tools.synthesize_data import MIN_SEED_PAIRS
 from openlora.trainer.rundir import GoalDir, RunDir, read_json
 
 # The new file replaces the old one under the trainer's own column names.
 NO_MAPPING = {"prompt_column": None, "response_column": None, "text_column": None}
-MIN_SEED_PAIRS = 3
 
 SynthesizedPairs = Annotated[
     int, Field(ge=1, le=2000, description="New pairs to generate from the training pairs (quality-gated).")
@@ -31,8 +31,7 @@ def _previous(ctx: RunContext, from_attempt: int) -> tuple[Path, Any]:
     from openlora.trainer.data_files import ColumnMap
 
     spec = read_json(RunDir(ctx.existing_attempt(from_attempt)).spec)
-    columns = ColumnMap(spec.get("prompt_column"), spec.get("response_column"), spec.get("text_column"))
-    return Path(spec["dataset"]), columns
+    return Path(spec["dataset"]), ColumnMap.of(spec)
 
 
 def _launch_on(ctx: RunContext, from_attempt: int, dataset_id: str, target: Path) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from openlora.tools.context import RunContext, ToolError
 from openlora.tools.inspect_dataset import DatasetId
 from openlora.trainer.rundir import GoalDir
 
+MIN_SEED_PAIRS = 3  # the fewest pairs synthesis can show the advisor as examples
+
 
 def synthesize_data(
     ctx: RunContext,
@@ -22,8 +24,10 @@ def synthesize_data(
     from openlora.trainer.rundir import write_json_atomic, write_jsonl_atomic
 
     seeds = read_pairs(ctx.dataset(dataset_id))
-    if len(seeds) < 3:
-        raise ToolError(f"dataset {dataset_id!r} has {len(seeds)} pairs; synthesis needs at least 3")
+    if len(seeds) < MIN_SEED_PAIRS:
+        raise ToolError(
+            f"dataset {dataset_id!r} has {len(seeds)} pairs; synthesis needs at least {MIN_SEED_PAIRS}"
+        )
     eval_items = read_pairs(ctx.datasets["eval"]) if "eval" in ctx.datasets else []
     result = synthesize(seeds, n, ctx.advisor, eval_items)
     target = GoalDir(ctx.run_root).data / f"synth-{dataset_id}-{n}.jsonl"

@@ -12,7 +12,7 @@ the bad row. Control characters (NUL etc.) are removed from the text and counted
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -76,6 +76,12 @@ class ColumnMap:
     prompt: str | None = None
     response: str | None = None
     text: str | None = None
+
+    @classmethod
+    def of(cls, settings: Mapping[str, Any]) -> ColumnMap:
+        """The mapping a run's settings (a config or ``spec.json`` as a dict) name."""
+        keys = ("prompt_column", "response_column", "text_column")
+        return cls(*(settings.get(key) for key in keys))
 
 
 @dataclass
