@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from openlora.trainer.data_formats import clip
 from openlora.trainer.yaml_strict import ConfigFileError, load_yaml_mapping
 
 EMBEDDED_BASE = "embedded:smollm2"
@@ -22,6 +23,7 @@ GGUFType = Literal["f16", "q8_0"]
 # The Hub's repo ids: ``name`` or ``owner/name``, letters, digits, '-', '_', '.', at most 96 characters.
 HUB_ID = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9_.-]*/)?[A-Za-z0-9][A-Za-z0-9_.-]*")
 HUB_ID_MAX = 96
+ECHO_LIMIT = 80  # characters of a bad value echoed in an error
 
 
 class ConfigError(ValueError):
@@ -225,7 +227,7 @@ def check_hub_id(value: str) -> str:
     """``value`` when it is a valid Hub repo id; else a ConfigError naming base_model and the value."""
     if len(value) <= HUB_ID_MAX and HUB_ID.fullmatch(value) and ".." not in value and "--" not in value:
         return value
-    shown = json.dumps(value[:80] + ("…" if len(value) > 80 else ""), ensure_ascii=False)
+    shown = json.dumps(value[:ECHO_LIMIT] + ("…" if len(value) > ECHO_LIMIT else ""), ensure_ascii=False)
     raise ConfigError(
         f"base_model = {shown}: not an existing local path and not a valid hub id (owner/name or name: "
         f"letters, digits, '-', '_', '.', no '--' or '..', at most {HUB_ID_MAX} characters)"
@@ -236,13 +238,15 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     """Turn a pydantic error into lines naming the field and the bad value."""
     lines = []
     for err in exc.errors():
-        field = ".".join(str(part) for part in err["loc"]) or "(config)"
+        field = clip(".".join(str(part) for part in err["loc"]) or "(config)", quoted=False)
         if err["type"] == "extra_forbidden":
             lines.append(f"{source}: unknown key {field!r}")
             continue
         value = err.get("input")
-        shown = json.dumps(value, default=str) if not isinstance(value, dict) else "{…}"
-        lines.append(f"{source}: {field} = {shown}: {err['msg']}")
+        if isinstance(value, str):
+            value = value[:ECHO_LIMIT] + ("…" if len(value) > ECHO_LIMIT else "")
+        shown = "{…}" if isinstance(value, dict) else clip(json.dumps(value, default=str), quoted=False)
+        lines.append(f"{source}: {field} = {shown}: {clip(err['msg'], 300, quoted=False)}")
     return "\n".join(lines)
 
 

@@ -48,10 +48,11 @@ def clip(value: object, limit: int = 80, *, quoted: bool = True) -> str:
 
     A long string is cut before it is rendered, so a 50 MB field is never copied whole.
     """
-    if isinstance(value, str) and len(value) > limit:
-        value = value[:limit]
+    cut = isinstance(value, str) and len(value) > limit
+    if cut:
+        value = value[:limit]  # type: ignore[index]
     text = repr(value) if quoted else str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit and not cut else text[: limit - 1] + "…"
 
 
 def read_text(path: Path) -> str:

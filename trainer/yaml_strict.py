@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+MAX_CONFIG_BYTES = 2**20  # a goal or training config is a page of settings, never data
+
 
 class ConfigFileError(ValueError):
     """A config file could not be read; the message names the file and, where known, the line."""
@@ -55,9 +57,30 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
+    """An int, or a ConfigFileError naming the line when Python refuses it (over 4300 digits)."""
+    try:
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError:
+        line = node.start_mark.line + 1
+        raise ConfigFileError(
+            f"{node.start_mark.name}:{line}: the number {node.value[:20]}… has {len(node.value)} digits; "
+            "not a usable setting"
+        ) from None
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
 def load_yaml_mapping(path: Path) -> dict[str, Any]:
     """Read ``path`` as a YAML mapping, rejecting duplicate keys; errors name the file and line."""
     try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigFileError(
+                f"{path}: {size / 2**20:.1f} MiB is too large for a config file (at most "
+                f"{MAX_CONFIG_BYTES // 2**20} MiB); data belongs in a dataset file that the config names"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigFileError(f"{path}: no such file") from None

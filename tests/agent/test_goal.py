@@ -62,3 +62,24 @@ def test_good_goal_resolves_paths(tmp_path, kv_dataset):
     goal = load_goal(path)
     assert goal.dataset == str(kv_dataset.resolve()) and goal.training["learning_rate"] == 1e-3
     assert goal.base_config().learning_rate == 1e-3
+
+
+def test_a_huge_value_in_goal_yaml_is_echoed_cut_short_and_a_50_mb_file_refused(tmp_path, kv_dataset):
+    huge = "x" * 500_000
+    cases = {
+        f'approval: "{huge}"\n': 'approval = "xxxx',
+        f"training:\n  learning_rate: '{huge}'\n": "training: learning_rate = ",
+        f"{huge[:1000]}: 1\n": "unknown key 'xxxx",
+        f"budget:\n  max_attempts: {'9' * 5000}\n": "has 5000 digits",
+    }
+    path = tmp_path / "goal.yaml"
+    for extra, expected in cases.items():
+        path.write_text(_goal_text(kv_dataset, extra), encoding="utf-8")
+        with pytest.raises(GoalError) as info:
+            load_goal(path)
+        message = str(info.value)
+        assert expected in message and str(path) in message
+        assert len(message) < 600, message[:600]
+    path.write_text(_goal_text(kv_dataset, f'approval: "{"x" * 50_000_000}"\n'), encoding="utf-8")
+    with pytest.raises(GoalError, match=r"goal.yaml: 47.7 MiB is too large for a config file"):
+        load_goal(path)
