@@ -19,6 +19,7 @@ from openlora.trainer.config import (
     ExportFormat,
     TrainConfig,
     format_validation_error,
+    resolve_dataset,
 )
 from openlora.trainer.yaml_strict import ConfigFileError, load_yaml_mapping
 
@@ -107,8 +108,17 @@ class Goal(_Strict):
     )
     task: str = Field(..., min_length=1, max_length=2000, description="The task in words.")
     base_model: str = Field(EMBEDDED_BASE, description="Base model, as in the training config.")
-    dataset: str = Field(..., description="Training data file (.txt, .jsonl, .csv).")
-    eval_dataset: str | None = Field(None, description="Optional held-out file used as the validation set.")
+    dataset: str = Field(
+        ...,
+        description=(
+            "Training data: a .txt, .jsonl, .json, .csv, .tsv or .parquet file, or a hub dataset id "
+            "(owner/name; training.dataset_split, dataset_revision and dataset_max_rows choose the rows)."
+        ),
+    )
+    eval_dataset: str | None = Field(
+        None,
+        description="Optional held-out data (a file or a hub dataset id, split training.val_dataset_split).",
+    )
     success: Success = Field(..., description="What success means.")
     budget: Budget = Field(default_factory=Budget, description="Attempts and wall time.")
     training: dict[str, Any] = Field(
@@ -155,15 +165,15 @@ class Goal(_Strict):
     def resolve(self, base_dir: Path) -> Goal:
         """Resolve and check paths relative to the goal file; validate the pinned training settings."""
         updates: dict[str, Any] = {}
-        for field in ("dataset", "eval_dataset"):
-            value = getattr(self, field)
-            if value is None:
-                continue
-            path = Path(value).expanduser()
-            path = path if path.is_absolute() else base_dir / path
-            if not path.is_file():
-                raise GoalError(f"{field}: file not found: {path}")
-            updates[field] = str(path.resolve())
+        try:
+            config = self.base_config()
+            for field, config_field in (("dataset", "dataset"), ("eval_dataset", "val_dataset")):
+                value = getattr(self, field)
+                if value is not None:
+                    request = config.hub_dataset_request(config_field, label=field)
+                    updates[field] = resolve_dataset(value, base_dir, request)
+        except ConfigError as exc:
+            raise GoalError(str(exc)) from None
         if self.advisor.model != EMBEDDED_BASE:
             path = Path(self.advisor.model).expanduser()
             path = path if path.is_absolute() else base_dir / path
@@ -193,12 +203,17 @@ class Goal(_Strict):
             raise ConfigError(format_validation_error(exc, "training")) from None
 
 
-def load_goal(path: Path) -> Goal:
-    """Read, validate and resolve a goal file; GoalError names the file and field."""
+def load_goal(path: Path, offline: bool = False) -> Goal:
+    """Read, validate and resolve a goal file; GoalError names the file and field.
+
+    ``offline`` (the CLI's ``--offline``) pins ``training.offline`` before a hub dataset is resolved.
+    """
     try:
         data = load_yaml_mapping(path)
     except ConfigFileError as exc:
         raise GoalError(str(exc)) from None
+    if offline and isinstance(data.get("training", {}), dict):
+        data["training"] = {**data.get("training", {}), "offline": True}
     try:
         goal = Goal.model_validate(data)
     except ValidationError as exc:

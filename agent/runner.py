@@ -92,9 +92,7 @@ def run_goal(
     advisor: Advisor | None = None,
     offline: bool = False,
 ) -> GoalRun:
-    goal = load_goal(goal_path)
-    if offline:  # every attempt's config then says offline: true (no hub download, cache only)
-        goal = goal.model_copy(update={"training": {**goal.training, "offline": True}})
+    goal = load_goal(goal_path, offline)  # offline: every attempt's config says so (no hub download)
     if goal.approval == "ask" and approve is None:
         raise RunError(
             f"{goal_path}: approval is 'ask' but nobody can answer here; use `openlora-agent tui`, "

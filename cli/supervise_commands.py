@@ -37,7 +37,9 @@ def run(
     ] = "127.0.0.1",
     offline: Annotated[
         bool,
-        typer.Option("--offline", help="Never download: a hub base_model must be in the local HF cache."),
+        typer.Option(
+            "--offline", help="Never download: a hub base_model or dataset must be in the local HF cache."
+        ),
     ] = False,
 ) -> None:
     """Pursue a goal unattended: train, watch, diagnose, fix, relaunch, export, report."""

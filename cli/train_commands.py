@@ -28,7 +28,9 @@ def train(
     ] = None,
     offline: Annotated[
         bool,
-        typer.Option("--offline", help="Never download: a hub base_model must be in the local HF cache."),
+        typer.Option(
+            "--offline", help="Never download: a hub base_model or dataset must be in the local HF cache."
+        ),
     ] = False,
 ) -> None:
     """Train a LoRA adapter from CONFIG.yaml; results land in runs/<name>-<time>/."""
@@ -36,9 +38,7 @@ def train(
     from openlora.trainer.rundir import unique_run_dir, write_json_atomic
 
     try:
-        config = load_config(config_path)
-        if offline:
-            config = config.model_copy(update={"offline": True})
+        config = load_config(config_path, offline)
     except ConfigError as exc:
         fail(str(exc))
     target = run_dir or unique_run_dir(runs_root, config.name)

@@ -23,6 +23,7 @@ GGUFType = Literal["f16", "q8_0"]
 # The Hub's repo ids: ``name`` or ``owner/name``, letters, digits, '-', '_', '.', at most 96 characters.
 HUB_ID = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9_.-]*/)?[A-Za-z0-9][A-Za-z0-9_.-]*")
 HUB_ID_MAX = 96
+SPLIT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 ECHO_LIMIT = 80  # characters of a bad value echoed in an error
 
 
@@ -68,10 +69,45 @@ class TrainConfig(BaseModel):
         ),
     )
     dataset: str = Field(
-        ..., min_length=1, description="Training data: a .txt, .jsonl, .json, .csv, .tsv or .parquet file."
+        ...,
+        min_length=1,
+        description=(
+            "Training data: a .txt, .jsonl, .json, .csv, .tsv or .parquet file, or a Hugging Face hub "
+            "dataset id (owner/name, downloaded and cached; see dataset_split, dataset_max_rows)."
+        ),
+    )
+    dataset_split: str = Field(
+        "train",
+        min_length=1,
+        max_length=64,
+        pattern=SPLIT_PATTERN,
+        description="Hub dataset only: the split to train on (train, or any split the repo's files name).",
+    )
+    dataset_revision: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="Hub dataset only: the branch, tag or commit of the dataset repo (default: main).",
+    )
+    dataset_max_rows: int | None = Field(
+        None,
+        ge=1,
+        le=100_000_000,
+        description="Hub dataset only: keep the first N rows of the split (unset: all of them).",
     )
     val_dataset: str | None = Field(
-        None, description="Optional validation file in the same formats; otherwise val_fraction is held out."
+        None,
+        description=(
+            "Optional validation data in the same forms (a file or a hub dataset id, whose split is "
+            "val_dataset_split); otherwise val_fraction is held out."
+        ),
+    )
+    val_dataset_split: str = Field(
+        "validation",
+        min_length=1,
+        max_length=64,
+        pattern=SPLIT_PATTERN,
+        description="Hub val_dataset only: the split to validate on.",
     )
     val_fraction: float = Field(0.1, ge=0.0, le=0.5, description="Share of examples held out for validation.")
     prompt_column: str | None = Field(
@@ -176,7 +212,7 @@ class TrainConfig(BaseModel):
         None, ge=1, le=1024, description="torch CPU threads; unset uses torch's default."
     )
 
-    @field_validator("revision")
+    @field_validator("revision", "dataset_revision")
     @classmethod
     def _plain_revision(cls, value: str | None) -> str | None:
         if value is not None and (any(c.isspace() for c in value) or ".." in value):
@@ -203,13 +239,8 @@ class TrainConfig(BaseModel):
         updates: dict[str, Any] = {}
         for field in ("dataset", "val_dataset"):
             value = getattr(self, field)
-            if value is None:
-                continue
-            path = Path(value).expanduser()
-            path = path if path.is_absolute() else (base_dir / path)
-            if not path.is_file():
-                raise ConfigError(f"{field}: file not found: {path}")
-            updates[field] = str(path.resolve())
+            if value is not None:
+                updates[field] = resolve_dataset(value, base_dir, self.hub_dataset_request(field))
         base = self.base_model
         if not base.startswith("embedded:"):
             candidate = Path(base).expanduser()
@@ -222,12 +253,68 @@ class TrainConfig(BaseModel):
                 check_hub_id(base)
         return self.model_copy(update=updates)
 
+    def hub_dataset_request(self, field: Literal["dataset", "val_dataset"], label: str | None = None) -> Any:
+        """What to fetch when ``field`` names a hub dataset (a ``hub_dataset.HubDatasetRequest``)."""
+        from openlora.trainer.hub_dataset import HubDatasetRequest
+
+        train = field == "dataset"
+        return HubDatasetRequest(
+            repo_id=getattr(self, field),
+            split=self.dataset_split if train else self.val_dataset_split,
+            revision=self.dataset_revision,
+            max_rows=self.dataset_max_rows if train else None,
+            offline=self.offline,
+            field=label or field,
+        )
+
+
+def resolve_dataset(value: str, base_dir: Path, request: Any) -> str:
+    """The absolute path of a local dataset file, or of a hub dataset's materialised rows (downloading).
+
+    ``request`` is the ``HubDatasetRequest`` used when ``value`` is a hub id; its ``field`` names the
+    setting in every error.
+    """
+    from openlora.trainer.data_formats import DataError
+    from openlora.trainer.hub_dataset import datasets_home, fetch_dataset, looks_like_hub_dataset
+    from openlora.trainer.hub_download import HubDownloadError
+
+    field = request.field
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else (base_dir / path)
+    if path.is_file():
+        materialised = path.resolve().is_relative_to(datasets_home().resolve())
+        if request.max_rows is not None and not materialised:
+            raise ConfigError(
+                f"dataset_max_rows: applies to a hub dataset id only; {path} is a local file (cut the file)"
+            )
+        return str(path.resolve())
+    if not looks_like_hub_dataset(value):
+        raise ConfigError(f"{field}: file not found: {path}")
+    try:
+        return str(fetch_dataset(request))
+    except (HubDownloadError, DataError) as exc:
+        raise ConfigError(
+            f"{exc} (no local file {path} either)" if "not found on the Hub" in str(exc) else str(exc)
+        ) from None
+
+
+def is_hub_id(value: str) -> bool:
+    """True when ``value`` has the form of a Hub repo id (``name`` or ``owner/name``, see :data:`HUB_ID`)."""
+    return (
+        len(value) <= HUB_ID_MAX and bool(HUB_ID.fullmatch(value)) and ".." not in value and "--" not in value
+    )
+
+
+def shown_value(value: str) -> str:
+    """``value`` quoted for an error, cut to :data:`ECHO_LIMIT` characters (never echoed whole)."""
+    return json.dumps(value[:ECHO_LIMIT] + ("…" if len(value) > ECHO_LIMIT else ""), ensure_ascii=False)
+
 
 def check_hub_id(value: str) -> str:
     """``value`` when it is a valid Hub repo id; else a ConfigError naming base_model and the value."""
-    if len(value) <= HUB_ID_MAX and HUB_ID.fullmatch(value) and ".." not in value and "--" not in value:
+    if is_hub_id(value):
         return value
-    shown = json.dumps(value[:ECHO_LIMIT] + ("…" if len(value) > ECHO_LIMIT else ""), ensure_ascii=False)
+    shown = shown_value(value)
     raise ConfigError(
         f"base_model = {shown}: not an existing local path and not a valid hub id (owner/name or name: "
         f"letters, digits, '-', '_', '.', no '--' or '..', at most {HUB_ID_MAX} characters)"
@@ -258,12 +345,17 @@ def parse_config(data: dict[str, Any], source: str) -> TrainConfig:
         raise ConfigError(format_validation_error(exc, source)) from None
 
 
-def load_config(path: Path) -> TrainConfig:
-    """Read a YAML training config, validate it and resolve its paths relative to the file."""
+def load_config(path: Path, offline: bool = False) -> TrainConfig:
+    """Read a YAML training config, validate it and resolve its paths relative to the file.
+
+    ``offline`` (the CLI's ``--offline``) sets the config's ``offline`` before a hub dataset is resolved.
+    """
     try:
         data = load_yaml_mapping(path)
     except ConfigFileError as exc:
         raise ConfigError(str(exc)) from None
+    if offline:
+        data["offline"] = True
     config = parse_config(data, str(path))
     return config.resolve_paths(path.parent)
 

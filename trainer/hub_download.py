@@ -68,22 +68,24 @@ def download_model(
     ``cache_dir`` and ``endpoint`` default to huggingface_hub's (``HF_HUB_CACHE``, ``HF_ENDPOINT``).
     Raises :class:`HubDownloadError` with a message naming the repo, the cause and the remedy.
     """
-    where = _Where(repo_id, revision, gguf_file, cache_dir, endpoint)
+    where = HubRepo(repo_id, revision, gguf_file, cache_dir, endpoint)
     if is_offline(offline):
         return where.cached(None)
     info = where.model_info()
     if info is None:  # the Hub cannot be reached: the cache may still have it
         return where.cached(where.unreachable)
     files = _files_to_fetch(where, [s.rfilename for s in info.siblings or []])
-    report = _Throttled(progress_callback)
+    report = ThrottledProgress(progress_callback)
     for name in files:
-        where.snapshot(revision=info.sha, patterns=[glob.escape(name)], tqdm_class=_bar_class(name, report))
+        where.snapshot(
+            revision=info.sha, patterns=[glob.escape(name)], tqdm_class=progress_bar_class(name, report)
+        )
     # Once more at the requested revision: records refs/<revision> in the cache (for later offline use)
     # and fetches anything the per-file pass missed; files already cached cost no request.
-    return Path(where.snapshot(revision=revision, patterns=allow_patterns(gguf_file), tqdm_class=None))
+    return Path(where.snapshot(revision=revision, patterns=allow_patterns(gguf_file), tqdm_class=QuietBar))
 
 
-def _files_to_fetch(where: _Where, siblings: list[str]) -> list[str]:
+def _files_to_fetch(where: HubRepo, siblings: list[str]) -> list[str]:
     """The repo files to download; refuses pickle-only repos and a gguf_file the repo does not have."""
     from huggingface_hub.utils import filter_repo_objects
 
@@ -105,8 +107,12 @@ def _files_to_fetch(where: _Where, siblings: list[str]) -> list[str]:
     return list(filter_repo_objects(siblings, allow_patterns=allow_patterns(where.gguf_file)))
 
 
-class _Where:
-    """One repo at one revision in one cache, and the calls made about it."""
+class HubRepo:
+    """One repo at one revision in one cache, and the calls made about it.
+
+    ``field`` is the config field that named the repo (``base_model`` or ``dataset``): every message
+    starts with it. ``repo_type`` is ``model`` or ``dataset``.
+    """
 
     def __init__(
         self,
@@ -115,9 +121,13 @@ class _Where:
         gguf_file: str | None,
         cache: Path | None,
         endpoint: str | None,
+        *,
+        repo_type: str = "model",
+        field: str = "base_model",
     ) -> None:
         self.repo_id, self.revision, self.gguf_file = repo_id, revision, gguf_file
         self.cache_dir, self.endpoint = cache, endpoint
+        self.repo_type, self.field = repo_type, field
         self.unreachable: Exception | None = None
 
     def label(self) -> str:
@@ -130,12 +140,14 @@ class _Where:
         from huggingface_hub.errors import OfflineModeIsEnabled
 
         try:
-            return HfApi(endpoint=self.endpoint).model_info(self.repo_id, revision=self.revision)
+            api = HfApi(endpoint=self.endpoint)
+            info = api.dataset_info if self.repo_type == "dataset" else api.model_info
+            return info(self.repo_id, revision=self.revision)
         except (httpx2.ConnectError, httpx2.TimeoutException, OfflineModeIsEnabled) as exc:
             self.unreachable = exc
             return None
         except Exception as exc:
-            raise HubDownloadError(hub_error_message(self.label(), exc)) from None
+            raise HubDownloadError(hub_error_message(self.label(), exc, field=self.field)) from None
 
     def snapshot(
         self, revision: str | None, patterns: list[str], tqdm_class: Any, local: bool = False
@@ -148,25 +160,51 @@ class _Where:
                 revision=revision,
                 cache_dir=self.cache_dir,
                 endpoint=self.endpoint,
+                repo_type=self.repo_type,
                 allow_patterns=patterns,
                 local_files_only=local,
                 tqdm_class=tqdm_class,
             )
         except Exception as exc:
-            raise HubDownloadError(hub_error_message(self.label(), exc, offline=local)) from None
+            raise HubDownloadError(
+                hub_error_message(self.label(), exc, offline=local, field=self.field)
+            ) from None
 
-    def cached(self, unreachable: Exception | None) -> Path:
+    def cached_folder(self, unreachable: Exception | None, patterns: list[str]) -> Path:
         """The cached snapshot, with no network request; says why nothing was downloaded when absent."""
         try:
-            folder = Path(self.snapshot(self.revision, allow_patterns(self.gguf_file), None, local=True))
+            return Path(self.snapshot(self.revision, patterns, QuietBar, local=True))
         except HubDownloadError:
             if unreachable is None:
                 raise
             raise HubDownloadError(
-                f"base_model: {self.label()} is not in the local Hugging Face cache and the Hub cannot be "
+                f"{self.field}: {self.label()} is not in the local Hugging Face cache and the Hub cannot be "
                 f"reached ({type(unreachable).__name__}: {str(unreachable).splitlines()[0][:200]}): nothing "
                 f"was downloaded. Check the network (or HF_ENDPOINT), or download it on a machine that can."
             ) from None
+
+    def cached_snapshot(self, unreachable: Exception | None) -> Path:
+        """The cache's snapshot folder for the revision, whatever files it holds (no network request).
+
+        Read from the cache layout (``<type>s--<owner>--<name>/refs/<revision>`` → ``snapshots/<commit>``)
+        because huggingface_hub refuses a snapshot it knows to be partial, and a dataset snapshot holds
+        only the splits that were used.
+        """
+        from huggingface_hub import constants
+        from huggingface_hub.file_download import repo_folder_name
+
+        cache = Path(self.cache_dir or constants.HF_HUB_CACHE)
+        folder = cache / repo_folder_name(repo_id=self.repo_id, repo_type=self.repo_type)
+        ref = folder / "refs" / (self.revision or "main")
+        commit = ref.read_text(encoding="utf-8").strip() if ref.is_file() else (self.revision or "")
+        snapshot = folder / "snapshots" / commit
+        if commit and snapshot.is_dir() and "/" not in commit:
+            return snapshot
+        return self.cached_folder(unreachable, ["*"])  # not there: the same error as any absent repo
+
+    def cached(self, unreachable: Exception | None) -> Path:
+        """The cached snapshot of a model with its weights (see :meth:`cached_folder`)."""
+        folder = self.cached_folder(unreachable, allow_patterns(self.gguf_file))
         wanted = self.gguf_file or "*.safetensors"
         if not list(folder.glob(wanted)):
             raise HubDownloadError(
@@ -176,8 +214,8 @@ class _Where:
         return folder
 
 
-def hub_error_message(label: str, exc: Exception, offline: bool = False) -> str:
-    """Say which failure ``exc`` is and what to do about it (never echoing a token)."""
+def hub_error_message(label: str, exc: Exception, offline: bool = False, field: str = "base_model") -> str:
+    """Say which failure ``exc`` is and what to do about it (never echoing a token); ``field`` leads."""
     from huggingface_hub.errors import (
         GatedRepoError,
         LocalEntryNotFoundError,
@@ -188,29 +226,29 @@ def hub_error_message(label: str, exc: Exception, offline: bool = False) -> str:
     detail = f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})"
     if isinstance(exc, GatedRepoError):
         return (
-            f"base_model: {label} is gated: accept the terms on the Hub and set HF_TOKEN to a token of the "
+            f"{field}: {label} is gated: accept the terms on the Hub and set HF_TOKEN to a token of the "
             f"account that accepted them {detail}"
         )
     if isinstance(exc, RevisionNotFoundError):
-        return f"base_model: {label}: revision not found on the Hub; check the branch, tag or commit {detail}"
+        return f"{field}: {label}: revision not found on the Hub; check the branch, tag or commit {detail}"
     if isinstance(exc, RepositoryNotFoundError):
         return (
-            f"base_model: {label} not found on the Hub, or private and HF_TOKEN unset (or without access); "
+            f"{field}: {label} not found on the Hub, or private and HF_TOKEN unset (or without access); "
             f"check the id {detail}"
         )
     if offline or isinstance(exc, LocalEntryNotFoundError):
         return (
-            f"base_model: {label} is not in the local Hugging Face cache and offline ({OFFLINE_HINT}): "
+            f"{field}: {label} is not in the local Hugging Face cache and offline ({OFFLINE_HINT}): "
             "nothing was downloaded. Run once with network (offline: false, HF_HUB_OFFLINE unset) or "
-            f"point base_model at a folder {detail}"
+            f"point {field} at a local {'folder' if field == 'base_model' else 'file'} {detail}"
         )
     return (
-        f"base_model: downloading {label} failed {detail}; files that finished are kept in the cache, "
+        f"{field}: downloading {label} failed {detail}; files that finished are kept in the cache, "
         "run again to fetch the rest"
     )
 
 
-class _Throttled:
+class ThrottledProgress:
     """Forwards progress to the callback at most ``per_second`` times a second per file, plus each end."""
 
     def __init__(self, callback: ProgressCallback | None, per_second: float = 4.0) -> None:
@@ -230,7 +268,15 @@ class _Throttled:
             self.callback({"file": name, "bytes_done": int(done), "bytes_total": total})
 
 
-def _bar_class(name: str, report: _Throttled) -> type[tqdm]:
+class QuietBar(tqdm):
+    """No bar: for the passes that fetch nothing new (huggingface_hub's default would print one)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["disable"] = True
+        super().__init__(*args, **kwargs)
+
+
+def progress_bar_class(name: str, report: ThrottledProgress) -> type[tqdm]:
     """A tqdm class for one file's snapshot_download: a bar on a terminal, and progress to ``report``.
 
     snapshot_download makes a files bar and two byte bars with it (network bytes "Downloading bytes",
