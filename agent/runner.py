@@ -6,10 +6,13 @@ checkpoint restores only the record types the state declares (``state.CHECKPOINT
 With ``approval: ask`` the graph pauses at each proposal (a LangGraph interrupt); ``approve`` is
 called with the proposal and returns the person's verdict, which is checked before the graph resumes
 (an out-of-bounds edit is sent back with the error). A run paused for approval resumes the same way.
+``approvals`` instead makes the approver for the run folder: ``approval_desk.FolderApprovals`` lets any
+front answer through the folder (``openlora-agent run`` uses it).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -47,7 +50,9 @@ def _run_root(goal: Goal, runs: Path, resume: bool, run_root: Path | None) -> Pa
     if resume:
         return run_root or latest_run_root(runs, goal)
     root = run_root or unique_run_dir(runs, goal.name)
-    if root.exists() and any(root.iterdir()):
+    desk = GoalDir(root)
+    started_by_a_front = {desk.supervisor_log, desk.supervisor_pid}  # ui_core.start_supervised_run
+    if root.exists() and any(path not in started_by_a_front for path in root.iterdir()):
         raise RunError(f"{root} already exists; use --resume to continue it")
     return root
 
@@ -91,15 +96,21 @@ def run_goal(
     cancelled: Callable[[], bool] = lambda: False,
     advisor: Advisor | None = None,
     offline: bool = False,
+    approvals: Callable[[Path], Approve] | None = None,
 ) -> GoalRun:
+    """Pursue the goal in ``goal_path`` to its end. With ``approval: ask`` the person answers through
+    ``approve``, or through the approver ``approvals`` makes for the run folder (the folder desk)."""
     goal = load_goal(goal_path, offline)  # offline: every attempt's config says so (no hub download)
-    if goal.approval == "ask" and approve is None:
+    if goal.approval == "ask" and approve is None and approvals is None:
         raise RunError(
             f"{goal_path}: approval is 'ask' but nobody can answer here; use `openlora-agent tui`, "
             "run in an interactive terminal, or set approval: auto"
         )
     root = _run_root(goal, runs, resume, run_root)
     root.mkdir(parents=True, exist_ok=True)
+    GoalDir(root).supervisor_pid.write_text(f"{os.getpid()}\n", encoding="utf-8")  # fronts check it lives
+    if approve is None and approvals is not None:
+        approve = approvals(root)
     spawner.prewarm()  # the trainer's imports run while the data is inspected and the advisor loads
     context = _context(goal, root, advisor, echo=echo, poll_s=poll_s, cancelled=cancelled)
     context.recorder.goal(

@@ -1,4 +1,4 @@
-"""``run``: pursue a goal unattended, with the terminal as the approval desk when one is attached.
+"""``run``: pursue a goal unattended; proposals wait in the run folder (and the terminal, when attached).
 
 What it is for: handing GOAL.yaml to the supervisor (``openlora.agent.runner.run_goal``), printing its
 outcome, and asking approve / edit / veto on stdin when the goal says ``approval: ask``.
@@ -51,7 +51,6 @@ def run(
         start_metrics(runs_root, metrics_port, metrics_host)
         typer.echo(f"[metrics] http://{metrics_host}:{metrics_port}/metrics", err=True)
 
-    approve = _ask_in_terminal if sys.stdin.isatty() else None
     try:
         final = run_goal(
             goal_path,
@@ -59,7 +58,7 @@ def run(
             resume_run,
             run_dir,
             echo=lambda line: typer.echo(line, err=True),
-            approve=approve,
+            approvals=_folder_desk,
             offline=offline,
         )
     except (GoalError, RunError) as exc:
@@ -72,22 +71,13 @@ def run(
         raise typer.Exit(1)
 
 
-def _ask_in_terminal(asked: dict[str, Any]) -> dict[str, Any]:
-    """``approval: ask`` without the TUI: show the proposal, read approve / edit / veto."""
-    import json
+def _folder_desk(root: Path) -> Any:
+    """Proposals wait in the run folder for any front; an attached terminal is asked too."""
+    from openlora.agent.approval_desk import FolderApprovals
+    from openlora.cli.terminal_desk import TerminalDesk
 
-    if "error" in asked:
-        typer.echo(f"not applied: {asked['error']}", err=True)
-    typer.echo(
-        f"\nattempt {asked['attempt']}: {asked['diagnosis']} → {asked['action']} {asked['changes']}\n"
-        f"  why: {asked['reason']} [{asked['source']}]",
-        err=True,
-    )
-    choice = typer.prompt("approve, edit or veto", default="approve")
-    if choice == "edit":
-        text = typer.prompt("settings as JSON", default=json.dumps(asked["changes"]))
-        try:
-            return {"choice": "edit", "changes": json.loads(text)}
-        except ValueError as exc:
-            return {"choice": "edit", "changes": {"invalid JSON": str(exc)}}
-    return {"choice": choice}
+    if not sys.stdin.isatty():
+        typer.echo(
+            f"[approval] proposals wait in {root} for `openlora-agent tui` or `openlora-agent web`", err=True
+        )
+    return FolderApprovals(root, local=TerminalDesk() if sys.stdin.isatty() else None)

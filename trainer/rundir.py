@@ -152,6 +152,25 @@ class GoalDir:
         """Datasets the supervisor derives (filtered, synthesized); nothing is written elsewhere."""
         return self.root / "data"
 
+    @property
+    def approval_request(self) -> Path:
+        """The proposal waiting for a person (``approval: ask``), written atomically by the supervisor."""
+        return self.root / "approval.json"
+
+    def approval_verdict(self, request_id: str) -> Path:
+        """The answer to request ``request_id``: created once, by whichever front answers first."""
+        return self.root / "approvals" / f"verdict-{request_id}.json"
+
+    @property
+    def supervisor_log(self) -> Path:
+        """What the supervisor process printed (its timeline lines), when a front started it."""
+        return self.root / "supervisor.log"
+
+    @property
+    def supervisor_pid(self) -> Path:
+        """The process id of the supervisor a front started (``openlora-agent run``)."""
+        return self.root / "supervisor.pid"
+
 
 def unique_run_dir(parent: Path, name: str) -> Path:
     """``parent/<name>-<YYYYmmdd-HHMMSS>``, with a numeric suffix if that exists already."""
