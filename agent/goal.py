@@ -1,9 +1,10 @@
 """goal.yaml: what the supervisor is asked to achieve, validated strictly before anything runs.
 
 A goal names the task in words, the base model, the data, what success means, the budget, the
-outputs, the advisor model and the approval policy; ``training`` may pin any training setting
-(validated against the trainer's own config). Unknown and duplicate keys, NaN, out-of-range
-numbers, missing files and unknown output formats are errors naming the field.
+outputs (and where to publish them on the Hub), the advisor model and the approval policy;
+``training`` may pin any training setting (validated against the trainer's own config). Unknown and
+duplicate keys, NaN, out-of-range numbers, missing files and unknown output formats are errors naming
+the field.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from openlora.trainer.config import (
     ExportFormat,
     TrainConfig,
     format_validation_error,
+    is_hub_id,
     resolve_dataset,
 )
 from openlora.trainer.yaml_strict import ConfigFileError, load_yaml_mapping
@@ -96,6 +98,28 @@ class AdvisorSettings(_Strict):
     n_ctx: int = Field(2048, ge=512, le=131072, description="Context window of the advisor.")
 
 
+class PublishSettings(_Strict):
+    """Publishing the result to the Hugging Face Hub once the goal succeeded (token: HF_TOKEN)."""
+
+    repo: str = Field(..., description="The Hub repo to create or update, owner/name.")
+    private: bool = Field(
+        False, description="Create the repo private (an existing repo keeps its visibility)."
+    )
+    formats: list[ExportFormat] | None = Field(
+        None, description="Formats to upload, the first at the repo root; unset: every format in outputs."
+    )
+
+    @field_validator("repo")
+    @classmethod
+    def _repo_id(cls, value: str) -> str:
+        if "/" not in value or not is_hub_id(value):
+            raise ValueError(
+                "not a valid Hub repo id (owner/name: letters, digits, '-', '_', '.', no '--' or '..', "
+                "at most 96 characters)"
+            )
+        return value
+
+
 class Goal(_Strict):
     """A supervised fine-tuning goal."""
 
@@ -125,6 +149,9 @@ class Goal(_Strict):
         default_factory=dict, description="Training settings to pin (trainer config keys)."
     )
     outputs: list[ExportFormat] = Field(default_factory=lambda: ["adapter"], description="Formats to export.")
+    publish: PublishSettings | None = Field(
+        None, description="Upload the exports with a model card to the Hub after success (unset: do not)."
+    )
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings, description="Output scoring.")
     advisor: AdvisorSettings = Field(default_factory=AdvisorSettings, description="Advisor model settings.")
     approval: Literal["auto", "ask"] = Field(
@@ -150,6 +177,20 @@ class Goal(_Strict):
         "stop",
         description="stop: refuse data that does not parse or looks like noise; warn: train anyway.",
     )
+
+    @model_validator(mode="after")
+    def _publish_exported(self) -> Goal:
+        """publish.formats must be exported: listed in outputs (the adapter always is)."""
+        missing = [f for f in self.publish_formats() if f != "adapter" and f not in self.outputs]
+        if missing:
+            raise ValueError(f"publish.formats {missing} are not in outputs {self.outputs}; add them there")
+        return self
+
+    def publish_formats(self) -> list[str]:
+        """What ``publish`` uploads: its ``formats``, else the goal's outputs (none without ``publish``)."""
+        if self.publish is None:
+            return []
+        return list(self.publish.formats or self.outputs)
 
     @field_validator("training")
     @classmethod

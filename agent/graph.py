@@ -5,7 +5,8 @@ monitor …) → report; inspect_data → refuse → report when the data cannot
 give_up → report when the decision is to stop; relaunch → report when the fix could not be
 applied. Where each node lives: ``prepare`` (inspect, refuse,
 plan, launch), ``probe`` (the learning-rate range test), ``monitor``, ``diagnose`` (detect,
-evaluate), ``act`` (decide, review, relaunch, give_up), ``finish`` (export, report).
+evaluate), ``act`` (decide, review, relaunch, give_up), ``finish`` (export, report, publish). After the
+report, a goal that succeeded and has ``publish:`` goes on to publish (then ends); every other goal ends.
 """
 
 from __future__ import annotations
@@ -17,17 +18,19 @@ from langgraph.graph import END, START, StateGraph
 
 from openlora.agent import act, diagnose, finish, monitor, prepare, probe
 from openlora.agent.context import Context
-from openlora.agent.records import Diagnosis
+from openlora.agent.records import Diagnosis, GoalStatus
 from openlora.agent.state import AgentState
 
 DATA_DIAGNOSES = (Diagnosis.HALLUCINATION, Diagnosis.FORMAT_FAILURE)
 
 
 def budget_left(state: AgentState) -> bool:
+    """Attempts and wall time left; the time attempts spent downloading a hub model is not counted."""
     budget = state["goal"].budget
+    downloads = monitor.download_seconds(state["run_root"], state["attempt"])
     return (
         state["attempt"] < budget.max_attempts
-        and time.time() < state["started_at"] + budget.max_wall_minutes * 60
+        and time.time() < state["started_at"] + budget.max_wall_minutes * 60 + downloads
     )
 
 
@@ -52,6 +55,12 @@ def after_review(state: AgentState) -> Literal["relaunch", "give_up"]:
     return "give_up" if state["decision"].stops else "relaunch"
 
 
+def after_report(state: AgentState) -> Literal["publish", "__end__"]:
+    """A goal that succeeded and names a Hub repo is published; every other goal ends with its report."""
+    succeeded = state.get("outcome") == GoalStatus.SUCCESS
+    return "publish" if succeeded and state["goal"].publish is not None else END
+
+
 def after_relaunch(state: AgentState) -> Literal["monitor", "report"]:
     """The next attempt runs, unless the fix could not be applied (the goal has failed then)."""
     return "report" if state.get("outcome") else "monitor"
@@ -74,6 +83,7 @@ def build_graph() -> StateGraph:
         ("give_up", act.give_up),
         ("export", finish.export),
         ("report", finish.report),
+        ("publish", finish.publish),
     ]:
         builder.add_node(name, node)
     builder.add_edge(START, "inspect_data")
@@ -90,5 +100,6 @@ def build_graph() -> StateGraph:
     builder.add_conditional_edges("relaunch", after_relaunch)
     builder.add_edge("export", "report")
     builder.add_edge("give_up", "report")
-    builder.add_edge("report", END)
+    builder.add_conditional_edges("report", after_report)
+    builder.add_edge("publish", END)
     return builder

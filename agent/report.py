@@ -73,8 +73,25 @@ def write_report(run: GoalRun) -> dict[str, str]:
     for attempt in run.attempts:
         lines += [*_attempt_lines(attempt), ""]
     lines += ["## Exports", "", json.dumps(run.exports, indent=2)[:2000], "", "![loss](loss.png)", ""]
+    lines += _published_lines(run)
     folder.report_md.write_text("\n".join(lines), encoding="utf-8")
     return {"md": str(folder.report_md), "json": str(folder.report_json), "png": str(folder.loss_plot)}
+
+
+def _published_lines(run: GoalRun) -> list[str]:
+    """Where the goal was published on the Hub, or why that failed (the goal is a success either way)."""
+    published = run.published
+    if not published:
+        return []
+    if "error" in published:
+        return ["## Published", "", f"Publishing to {published['repo']} failed: {published['error']}", ""]
+    unchanged = "" if published.get("changed") else " (nothing had changed: no new commit)"
+    return [
+        "## Published",
+        "",
+        f"{published['url']} at commit {published['commit']}{unchanged}: {', '.join(published['files'])}",
+        "",
+    ]
 
 
 def _preflight_lines(run: GoalRun) -> list[str]:

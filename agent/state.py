@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypedDict
 from pydantic import BaseModel, ConfigDict
 
 from openlora.agent.evidence import Check, Verdict
-from openlora.agent.goal import AdvisorSettings, Budget, EvaluationSettings, Goal, Success
+from openlora.agent.goal import AdvisorSettings, Budget, EvaluationSettings, Goal, PublishSettings, Success
 from openlora.agent.planner import Plan
 from openlora.agent.records import (
     Action,
@@ -63,6 +63,7 @@ class AgentState(TypedDict, total=False):
     pending_incident: str | None  # the incident whose fix the current attempt tests
     outcome: GoalStatus
     exports: dict[str, Any]
+    published: dict[str, Any]  # the Hub publish after success: repo, commit, files; or the error
     timeline: Annotated[list[TimelineEntry], operator.add]
 
 
@@ -81,6 +82,7 @@ class GoalRun(BaseModel):
     attempts: list[AttemptRecord] = []
     finding: Finding | None = None  # the last finding (the refusal's, when the data was refused)
     exports: dict[str, Any] = {}
+    published: dict[str, Any] = {}
     timeline: list[TimelineEntry] = []
 
     @classmethod
@@ -98,6 +100,7 @@ CHECKPOINTED_TYPES: tuple[type, ...] = (
     Budget,
     EvaluationSettings,
     AdvisorSettings,
+    PublishSettings,
     DatasetReport,
     Plan,
     Check,

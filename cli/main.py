@@ -3,11 +3,12 @@
 What it is for: creating the Typer ``app`` (the console entry point ``openlora.cli.main:app``) and
 mounting the commands in the order ``--help`` lists them; ``version`` lives here.
 What it is not for: the commands themselves, which live by audience in ``train_commands`` (train,
-resume, export, eval), ``supervise_commands`` (run), ``memory_commands`` (history, incidents, memory),
-``data_commands`` (import-logs, synth) and ``serve_commands`` (metrics, tui, chat-model), with shared
-helpers in ``common``. Heavy libraries (torch, transformers, peft) are imported inside the commands
-that need them, so ``openlora-agent --help`` answers at once. Commands stay thin: they parse
-arguments, call the core, and print; they never hold training logic.
+resume, export, eval), ``publish_commands`` (publish), ``supervise_commands`` (run),
+``memory_commands`` (history, incidents, memory), ``data_commands`` (import-logs, synth) and
+``serve_commands`` (metrics, tui, chat-model), with shared helpers in ``common``. Heavy libraries
+(torch, transformers, peft) are imported inside the commands that need them, so ``openlora-agent
+--help`` answers at once. Commands stay thin: they parse arguments, call the core, and print; they
+never hold training logic.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ import sys
 
 import typer
 
-from openlora.cli import data_commands, memory_commands, serve_commands, supervise_commands, train_commands
+from openlora.cli import (
+    data_commands,
+    memory_commands,
+    publish_commands,
+    serve_commands,
+    supervise_commands,
+    train_commands,
+)
 
 app = typer.Typer(
     name="openlora-agent",
@@ -39,6 +47,7 @@ app.command()(train_commands.train)
 app.command()(supervise_commands.run)
 app.command()(train_commands.resume)
 app.command()(train_commands.export)
+app.command()(publish_commands.publish)
 app.command("chat-model")(serve_commands.chat_model)
 app.command()(memory_commands.history)
 app.command("eval")(train_commands.eval_run)
