@@ -15,13 +15,28 @@ import torch
 
 from openlora.trainer.export.gguf_check import GGUFCheckError, reference_logits
 
+# How this process loaded the tokenizer (offline, from a local path); not settings for whoever loads
+# the export, so they are not kept in its tokenizer_config.json.
+LOAD_ONLY_KEYS = ("local_files_only", "trust_remote_code", "gguf_file", "cache_dir", "revision", "token")
+
+
+def save_tokenizer(tokenizer: Any, folder: Path) -> None:
+    """``tokenizer.save_pretrained`` without the keys that only described how it was loaded here."""
+    tokenizer.save_pretrained(folder)
+    path = folder / "tokenizer_config.json"
+    if path.is_file():
+        config = json.loads(path.read_text(encoding="utf-8"))
+        kept = {k: v for k, v in config.items() if k not in LOAD_ONLY_KEYS}
+        if kept != config:
+            path.write_text(json.dumps(kept, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
 
 def write_adapter(model: Any, tokenizer: Any, folder: Path) -> dict[str, Any]:
     """PEFT folder: adapter_config.json + adapter_model.safetensors (+ tokenizer files)."""
     from safetensors.torch import load_file
 
     model.save_pretrained(folder, save_embedding_layers=False)
-    tokenizer.save_pretrained(folder)
+    save_tokenizer(tokenizer, folder)
     tensors = load_file(str(folder / "adapter_model.safetensors"))
     if not tensors or not any("lora_" in name for name in tensors):
         raise RuntimeError(f"{folder}: the saved adapter holds no LoRA tensors")
@@ -55,7 +70,7 @@ def write_merged(
     if hasattr(merged_model.config, "quantization_config"):
         del merged_model.config.quantization_config
     merged_model.save_pretrained(folder, safe_serialization=True)
-    tokenizer.save_pretrained(folder)
+    save_tokenizer(tokenizer, folder)
     reloaded = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, local_files_only=True)
     got = reference_logits(reloaded, prompt_ids)
     max_diff = max(float(np.abs(a - b).max()) for a, b in zip(got, reference, strict=True))

@@ -52,6 +52,9 @@ def test_every_format_exports_and_loads_back(family, request):
     )
     with torch.no_grad():
         np.testing.assert_allclose(reloaded(torch.tensor([ids])).logits[0].numpy(), expected, atol=1e-5)
+    for folder in ("adapter", "merged"):  # how this machine loaded it is not the consumer's setting
+        tokenizer_config = json.loads((exports / folder / "tokenizer_config.json").read_text())
+        assert "local_files_only" not in tokenizer_config and "trust_remote_code" not in tokenizer_config
 
     # pt: tensors only, loadable with weights_only=True, same keys as the safetensors adapter
     state = torch.load(exports / "pt" / "adapter.pt", weights_only=True)
