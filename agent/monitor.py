@@ -7,7 +7,10 @@ attempt, never while an earlier patch waits for the trainer's acknowledgement, a
 ``approval: ask``. While it decides on a trainer that shares the CPU with the advisor (more threads
 than cores between them), the trainer is asked to wait between steps (``trainer.hold``): spinning
 threads of both on the same cores made a 9 s decision take 120 s. The wall-time budget stops the
-trainer (it checkpoints and ends ``killed``).
+trainer (it checkpoints and ends ``killed``); the time the attempt spends downloading a hub base model
+is not counted while its ``download`` events keep coming (a big model on a slow link is progress, not
+a spent budget; a download that stops reporting runs out the budget as anything else does). The
+download's progress is echoed on the terminal, since the trainer's own bar goes to ``trainer.log``.
 When the attempt ends, its :class:`AttemptRecord` is returned with its own start and end times.
 """
 
@@ -17,6 +20,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -30,10 +34,12 @@ from openlora.agent.state import AgentState, TimelineEntry
 from openlora.tools import registry
 from openlora.tools.launch_run import trainer_process
 from openlora.trainer import hold
+from openlora.trainer.download_events import DownloadTracker
 from openlora.trainer.result import RunResult
-from openlora.trainer.rundir import RunDir, read_events, read_json, run_start
+from openlora.trainer.rundir import GoalDir, RunDir, read_events, read_json, run_start
 
 PROGRESS_EVERY_STEPS = 25
+DOWNLOAD_ECHO_PERCENT = 10  # the terminal hears of a download at each 10 % of a file
 STEP_BOUNDARY_WAIT_S = 60.0  # a decision waits at most this long for the step in progress to end
 
 
@@ -130,6 +136,45 @@ def _show_progress(ctx: Context, attempt: int, last: dict[str, Any], shown_at: i
     return step
 
 
+def _download_seen(events: list[dict[str, Any]]) -> DownloadTracker:
+    tracker = DownloadTracker()
+    for event in events:
+        tracker.take(event)
+    return tracker
+
+
+def _show_download(ctx: Context, attempt: int, download: DownloadTracker, shown: str) -> str:
+    """Echo the download when a file starts, ends or passes another 10 %; returns what was shown."""
+    now = download.current
+    if not download.downloading or now is None:
+        return shown
+    if now.finished:
+        mark = f"{now.file}: done"
+    elif now.fraction is None:  # size unknown: once when the file starts
+        mark = f"{now.file}: started"
+    else:
+        mark = f"{now.file}: {int(100 * now.fraction) // DOWNLOAD_ECHO_PERCENT}"
+    if mark != shown:
+        ctx.recorder.echo(f"[monitor] attempt {attempt} {download.text()}")
+    return mark
+
+
+def download_seconds(run_root: str | Path, attempts: int) -> float:
+    """Seconds attempts 1 to ``attempts`` of a goal spent downloading a hub base model, from their events.
+
+    A download's time runs from its first event to its latest, so it grows only while events keep
+    coming: a download that stops reporting is not excused, and runs the budget out like a hung step.
+    """
+    goal = GoalDir(Path(run_root))
+    return sum(_download_seen(read_events(goal.attempt(n).metrics)).seconds for n in range(1, attempts + 1))
+
+
+def wall_budget_spent(deadline: float, download: DownloadTracker) -> bool:
+    """Past the goal's wall-time deadline (downloads before this attempt already added), not counting
+    the time this attempt has spent downloading."""
+    return time.time() > deadline + download.seconds
+
+
 def _died_without_result(ctx: Context, rd: RunDir, attempt: int) -> None:
     time.sleep(ctx.poll_s)  # the trainer may just have exited; re-read once before concluding
     if not rd.result.exists():
@@ -143,16 +188,20 @@ def monitor(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx, attempt, goal = runtime.context, state["attempt"], state["goal"]
     rd = RunDir(ctx.tools.attempt_dir(attempt))
     lines: list[TimelineEntry] = []
-    shown_at, deadline = 0, state["started_at"] + goal.budget.max_wall_minutes * 60
+    earlier_downloads = download_seconds(state["run_root"], attempt - 1)
+    shown_at, deadline = 0, state["started_at"] + goal.budget.max_wall_minutes * 60 + earlier_downloads
+    download_shown = ""
     while True:
         if ctx.cancelled():
             raise SupervisionCancelled(f"stopped watching attempt {attempt}; `run --resume` reattaches")
         telemetry = registry.invoke("read_telemetry", ctx.tools, {}, {"attempt": attempt})
         events, result = telemetry["events"], telemetry["result"]
         shown_at = _show_progress(ctx, attempt, telemetry["last"], shown_at)
+        download = _download_seen(events)
+        download_shown = _show_download(ctx, attempt, download, download_shown)
         if result is not None and not telemetry["running"]:
             break
-        if time.time() > deadline:
+        if wall_budget_spent(deadline, download):
             registry.invoke("stop_run", ctx.tools, {}, {"attempt": attempt})
             lines.append(ctx.recorder.say("monitor", "wall-time budget spent: stopped the trainer"))
             continue

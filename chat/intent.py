@@ -69,7 +69,7 @@ EXAMPLES: list[tuple[str, dict[str, str]]] = [
     ),
 ]
 
-_PATH = re.compile(r"(?:~|\.{1,2})?/?[\w.\-]+(?:/[\w.\-]+)*\.(?:jsonl|json|csv|txt|log)\b")
+_PATH = re.compile(r"(?:~|\.{1,2})?/?[\w.\-]+(?:/[\w.\-]+)*\.(?:jsonl|json|csv|tsv|parquet|txt|log)\b")
 _RUN = re.compile(r"\brun\s+#?([\w.\-]+)", re.IGNORECASE)
 _QUESTION = re.compile(r"^\s*(why|what|how|when|which|did|was|were|show|list|tell)\b", re.IGNORECASE)
 _CUES = {

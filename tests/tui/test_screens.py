@@ -88,6 +88,6 @@ async def test_dataset_rows_with_markup_and_escapes_show_literally(home, tmp_pat
         raw = tmp_path / "raw.log"  # a raw file holding real escape bytes, previewed line by line
         raw.write_text(HOSTILE + "\n", encoding="utf-8")
         screen.show(raw)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: screen.preview is not None, what="the raw preview")  # read in a worker
         shown = "\n".join(screen.preview_text)
         assert "[bold red]alert[/bold red] \\x1b[2J" in shown and "\x1b" not in shown

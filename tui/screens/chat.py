@@ -32,7 +32,8 @@ WELCOME = (
     "F2 history · F3 incidents · F4 data · F5 playground."
 )
 HELP = (
-    "I can: draft a goal from 'tune … on FILE so it …' (FILE must exist: .jsonl, .csv, .txt or .log), "
+    "I can: draft a goal from 'tune … on FILE so it …' (FILE must exist: .jsonl, .json, .csv, .tsv, "
+    ".parquet, .txt or .log), "
     "adjust the draft ('try a smaller lr', 'train for more steps'), and answer 'why did run N fail?' "
     "from the recorded facts."
 )

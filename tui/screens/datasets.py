@@ -1,7 +1,11 @@
-"""The dataset picker: browse data files, preview their rows literally, and read inspect_dataset's findings.
+"""The dataset picker: browse data files, preview rows as the trainer reads them, read their findings.
 
-Rows are untrusted: they are shown as plain text with control characters spelled out (``safe_text``),
-so markup such as ``[bold red]`` or an escape sequence such as ``\\x1b[2J`` appears as written.
+The tree offers every format the trainer reads (``trainer.data_files.SUFFIXES``) and ``.log`` files;
+the preview (``data_preview``) goes through the trainer's own reader, in a thread worker, and says how
+much of the file it covers, how many control characters the reader removed and, for a file the
+trainer would refuse, the reader's error. Rows are untrusted: they are shown as plain text with
+control characters spelled out (``safe_text``), so markup such as ``[bold red]`` or an escape
+sequence such as ``\\x1b[2J`` appears as written.
 """
 
 from __future__ import annotations
@@ -10,16 +14,21 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DirectoryTree, Footer, Header, RichLog, Static
 
+from openlora.trainer.data_files import SUFFIXES
+from openlora.trainer.download_events import size_text
 from openlora.tui.safe_text import literal, visible
+from openlora.ui_core.data_preview import Preview, preview_file
 
-DATA_SUFFIXES = {".jsonl", ".csv", ".txt", ".log", ".json"}
-PREVIEW_ROWS = 8
+DATA_SUFFIXES = {*SUFFIXES, ".log"}
+# inspect_dataset reads the whole file: past this size the findings wait for the run's own inspection.
+INSPECT_MAX_BYTES = 128 * 2**20
 
 
 class DataTree(DirectoryTree):
@@ -33,40 +42,11 @@ class DataTree(DirectoryTree):
         ]
 
 
-def _cut(text: str, limit: int = 300) -> str:
-    flat = text.replace("\n", " ⏎ ")
-    return flat[:limit] + ("…" if len(flat) > limit else "")
-
-
-def preview_lines(path: Path, rows: int = PREVIEW_ROWS) -> list[str]:
-    """The first ``rows`` examples as the trainer reads them (prompt → response), else raw lines.
-
-    Parsed text is what the model will see, so escapes inside JSON strings (``\\u001b``) appear
-    decoded, then spelled out by ``safe_text``; nothing is interpreted.
-    """
-    from openlora.trainer.data_files import ColumnMap, DataError, read_records
-
-    if path.suffix.lower() in (".jsonl", ".csv", ".txt"):
-        try:
-            records = read_records(path, ColumnMap())[:rows]
-        except DataError as exc:
-            return [f"cannot parse: {exc}"]
-        return [
-            f"{r.line:>4}  "
-            + (
-                _cut(r.prompt) + "  →  " + _cut(r.response)
-                if r.kind == "pair"
-                else _cut(r.text or str(r.messages))
-            )
-            for r in records
-        ]
-    lines: list[str] = []
-    with path.open("r", encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if number > rows:
-                break
-            lines.append(f"{number:>4}  {_cut(line.rstrip(chr(10)))}")
-    return lines
+def status_lines(preview: Preview) -> list[tuple[str, str]]:
+    """The lines above the rows, each with its style: what is shown, warnings, or the reader's error."""
+    if preview.error:
+        return [(f"cannot be trained on as it is: {preview.error}", "bold red")]
+    return [(note, "dim") for note in preview.notes] + [(f"⚠ {w}", "bold yellow") for w in preview.warnings]
 
 
 def findings_text(report: dict[str, Any]) -> list[str]:
@@ -88,6 +68,9 @@ class DatasetScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.selected: Path | None = None
+        self.preview: Preview | None = None  # the selected file's, once read
+        self.preview_text: list[str] = []  # its rows as shown (control characters spelled out)
+        self.findings: list[str] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -95,6 +78,7 @@ class DatasetScreen(Screen[None]):
             yield DataTree(self.app.services.settings.cwd, id="data-tree")  # type: ignore[attr-defined]
             with Vertical(id="data-side"):
                 yield Static("Pick a data file.", id="data-path")
+                yield Static("", id="data-status")
                 yield RichLog(id="data-preview", wrap=False, markup=False, highlight=False)
                 yield RichLog(id="data-findings", wrap=True, min_width=20, markup=False)
                 yield Button("Tune on this file", id="use-dataset", disabled=True)
@@ -104,33 +88,59 @@ class DatasetScreen(Screen[None]):
         self.show(Path(event.path))
 
     def show(self, path: Path) -> None:
-        self.selected = path
+        """Select ``path``: its preview and findings arrive from a thread worker."""
+        self.selected, self.preview, self.preview_text, self.findings = path, None, [], None
         self.query_one("#data-path", Static).update(literal(str(path)))
-        preview = self.query_one("#data-preview", RichLog)
-        preview.clear()
-        try:
-            lines = preview_lines(path)
-        except OSError as exc:
-            lines = [f"cannot read: {exc}"]
-        self.preview_text = [visible(line) for line in lines]
-        for line in lines:
-            preview.write(literal(line))
+        self.query_one("#data-status", Static).update(literal("reading…", "dim"))
+        self.query_one("#data-preview", RichLog).clear()
+        self.query_one("#data-findings", RichLog).clear()
         self.query_one("#use-dataset", Button).disabled = False
-        self.inspect(path)
+        self.load(path)
 
-    @work(thread=True, exclusive=True, group="inspect")
-    def inspect(self, path: Path) -> None:
+    @work(thread=True, exclusive=True, group="data")
+    def load(self, path: Path) -> None:
+        """Preview first (it reads only the beginning of a big file), then the findings."""
+        try:
+            preview = preview_file(path)
+        except Exception as exc:  # a bug in the preview must not kill the findings
+            preview = Preview(error=f"{path}: the preview failed ({type(exc).__name__}: {exc})")
+        self.app.call_from_thread(self._preview, path, preview)
+        self.app.call_from_thread(self._findings, path, self.findings_of(path))
+
+    def _preview(self, path: Path, preview: Preview) -> None:
+        if path != self.selected:
+            return
+        self.preview = preview
+        status = Text("\n").join(literal(text, style) for text, style in status_lines(preview))
+        self.query_one("#data-status", Static).update(status)
+        self.preview_text = [visible(line) for line in preview.rows]
+        log = self.query_one("#data-preview", RichLog)
+        log.clear()
+        for line in preview.rows:
+            log.write(literal(line))
+
+    @staticmethod
+    def findings_of(path: Path) -> list[str]:
+        """inspect_dataset's findings in words (a .log file or a very big one gets a sentence instead)."""
         from openlora.tools.context import ToolContext
         from openlora.tools.inspect_dataset import inspect_dataset
 
         if path.suffix.lower() == ".log":
-            lines = ["a log file: drafting a goal imports its events as prompt/response pairs first"]
-        else:
-            report = inspect_dataset(ToolContext(path.parent, {"train": path}), "train")
-            lines = findings_text(report)
-        self.app.call_from_thread(self._findings, lines)
+            return ["a log file: drafting a goal imports its events as prompt/response pairs first"]
+        size = path.stat().st_size if path.is_file() else 0
+        if size > INSPECT_MAX_BYTES:
+            return [
+                f"{size_text(size)}: inspect_dataset reads the whole file, so its findings wait for the run "
+                "(the supervisor inspects the data before the first attempt)"
+            ]
+        try:
+            return findings_text(inspect_dataset(ToolContext(path.parent, {"train": path}), "train"))
+        except Exception as exc:  # the findings are advice: their failure must not close the app
+            return [f"inspect_dataset failed: {type(exc).__name__}: {exc}"]
 
-    def _findings(self, lines: list[str]) -> None:
+    def _findings(self, path: Path, lines: list[str]) -> None:
+        if path != self.selected:
+            return
         self.findings = lines
         log = self.query_one("#data-findings", RichLog)
         log.clear()

@@ -1,7 +1,9 @@
 """The live view of the active run: loss and val-loss curves, current figures, the agent's timeline.
 
 :meth:`LiveRun.poll` reads only the lines appended to the newest attempt's ``metrics.jsonl`` since
-the last poll (the file can grow long), so a one-second timer stays cheap.
+the last poll (the file can grow long), so a one-second timer stays cheap. While the trainer downloads
+a hub base model, its ``download`` events show as a progress bar and a line ("downloading
+model.safetensors 34 MB / 270 MB (12 %)"), replaced by the training figures once training starts.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import RichLog, Static
+from textual.widgets import ProgressBar, RichLog, Static
 from textual_plotext import PlotextPlot
 
+from openlora.trainer.download_events import DownloadTracker
 from openlora.trainer.rundir import RunDir, latest_attempt
 from openlora.tui.safe_text import literal
 
@@ -33,9 +36,11 @@ class LiveRun(Vertical):
         self.val_losses: list[float] = []
         self.last: dict[str, Any] = {}
         self.timeline: list[str] = []
+        self.download = DownloadTracker()
 
     def compose(self) -> ComposeResult:
         yield PlotextPlot(id="loss-plot")
+        yield ProgressBar(total=100, show_eta=False, show_percentage=False, id="download-bar")
         yield Static("No run yet.", id="run-figures")
         yield RichLog(id="timeline", wrap=True, min_width=20, markup=False, max_lines=500)
 
@@ -45,6 +50,7 @@ class LiveRun(Vertical):
     def follow(self, root: Path) -> None:
         self.run_root, self.attempt_dir, self.read_pos = root, None, 0
         self.steps, self.losses, self.val_steps, self.val_losses, self.last = [], [], [], [], {}
+        self.download = DownloadTracker()
         self.query_one("#timeline", RichLog).clear()
         self.timeline = []
         self._draw()
@@ -61,6 +67,7 @@ class LiveRun(Vertical):
         if newest != self.attempt_dir:
             self.attempt_dir, self.read_pos = newest, 0
             self.steps, self.losses, self.val_steps, self.val_losses = [], [], [], []
+            self.download = DownloadTracker()
         metrics = RunDir(newest).metrics
         if not metrics.is_file():
             return False
@@ -81,6 +88,7 @@ class LiveRun(Vertical):
         return True
 
     def _take(self, event: dict[str, Any]) -> None:
+        self.download.take(event)
         kind = event.get("event")
         if kind == "step" and isinstance(event.get("loss"), int | float):
             self.steps.append(int(event["step"]))
@@ -101,9 +109,20 @@ class LiveRun(Vertical):
         if self.val_losses:
             plt.plot(self.val_steps, self.val_losses, label="val", marker="dot")
         plot.refresh()
+        self._draw_download()
         self.query_one("#run-figures", Static).update(literal(self.figures()))
 
+    def _draw_download(self) -> None:
+        bar = self.query_one("#download-bar", ProgressBar)
+        bar.display = self.download.downloading
+        now = self.download.current
+        if self.download.downloading and now is not None:
+            fraction = now.fraction
+            bar.update(total=None if fraction is None else 100, progress=100 * (fraction or 0.0))
+
     def figures(self) -> str:
+        if self.download.downloading and self.run_root is not None:
+            return f"{self.run_root.name}: {self.download.text()}"
         if not self.last:
             return (
                 "No run yet."

@@ -35,6 +35,13 @@ def _llama(path: Path, lora: Path | None = None) -> Llama:
         )
 
 
+def _no_load_settings_kept(exports):
+    """How this machine loaded the tokenizer (offline) is not a setting for whoever loads the export."""
+    for folder in ("adapter", "merged"):
+        tokenizer_config = json.loads((exports / folder / "tokenizer_config.json").read_text())
+        assert "local_files_only" not in tokenizer_config and "trust_remote_code" not in tokenizer_config
+
+
 @pytest.mark.parametrize("family", ["llama", "gpt2"])
 def test_every_format_exports_and_loads_back(family, request):
     run: Path = request.getfixturevalue(f"{family}_run")
@@ -52,10 +59,7 @@ def test_every_format_exports_and_loads_back(family, request):
     )
     with torch.no_grad():
         np.testing.assert_allclose(reloaded(torch.tensor([ids])).logits[0].numpy(), expected, atol=1e-5)
-    for folder in ("adapter", "merged"):  # how this machine loaded it is not the consumer's setting
-        tokenizer_config = json.loads((exports / folder / "tokenizer_config.json").read_text())
-        assert "local_files_only" not in tokenizer_config and "trust_remote_code" not in tokenizer_config
-
+    _no_load_settings_kept(exports)
     # pt: tensors only, loadable with weights_only=True, same keys as the safetensors adapter
     state = torch.load(exports / "pt" / "adapter.pt", weights_only=True)
     assert state and all("lora_" in k for k in state)
