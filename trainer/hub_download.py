@@ -285,7 +285,7 @@ def progress_bar_class(name: str, report: ThrottledProgress) -> type[tqdm]:
 
     class FileBar(tqdm):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs.setdefault("disable", not sys.stdout.isatty())
+            kwargs.setdefault("disable", not sys.stderr.isatty())  # tqdm draws on stderr
             self._reports = kwargs.get("unit") == "B" and not str(kwargs.get("desc", "")).startswith(
                 "Downloading"
             )

@@ -36,13 +36,6 @@ class RunStarted(Message):
 
 
 @dataclass
-class TimelineLine(Message):
-    """One line of the supervisor's timeline (``[node] text``)."""
-
-    line: str
-
-
-@dataclass
 class RunFinished(Message):
     """A goal run ended: its outcome and final record, or ``outcome`` "error" and why it stopped."""
 

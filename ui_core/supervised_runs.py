@@ -75,6 +75,13 @@ def supervisor_state(root: Path) -> SupervisorState:
     return "running" if supervisor_alive(root) else "stopped"
 
 
+def live_runs(runs: Path) -> list[Path]:
+    """The run folders under ``runs`` whose supervisor is alive, oldest first (by folder name)."""
+    if not runs.is_dir():
+        return []
+    return sorted(p for p in runs.iterdir() if GoalDir(p).supervisor_pid.is_file() and supervisor_alive(p))
+
+
 def supervisor_alive(root: Path) -> bool:
     """True while the process in ``supervisor.pid`` exists and is an OpenLoRA supervisor."""
     for process in _ZOMBIES:

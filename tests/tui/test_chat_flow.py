@@ -54,12 +54,12 @@ async def test_a_request_becomes_a_draft_that_runs_and_the_loss_chart_follows(
         await pilot.click("#approve-draft")
         assert app.screen.query_one("#approve-draft").disabled  # no second run from the same click
         live = app.screen.query_one(LiveRun)
-        await wait_for(pilot, lambda: len(live.steps) >= 1, what="the first step on the chart")
-        first_points = len(live.steps)
+        await wait_for(pilot, lambda: live.series and live.series.steps, what="the first step on the chart")
+        first_points = len(live.series.steps)
         await wait_for(pilot, lambda: app.finished_runs, what="the end of the run")
         live.poll()
-        assert len(live.steps) > first_points  # the chart kept updating as the run went on
-        assert live.val_losses and "step" in live.figures()
+        assert len(live.series.steps) > first_points  # the chart kept updating as the run went on
+        assert live.series.val_loss and "step" in live.figures()
         assert app.finished_runs[-1].outcome == "success"
         assert not app.screen.query_one("#approve-draft").disabled
         assert (tmp_path / "runs" / "drafts" / f"{draft['name']}.yaml").is_file()
@@ -105,3 +105,33 @@ async def test_a_proposed_fix_waits_for_approval_and_a_veto_stops_the_run(
         assert finished.final.attempts[-1].decision.source == "person"
         assert not root.attempt(2).root.exists()
         assert any("[approval] veto" in line for line in app.screen.query_one(LiveRun).timeline)
+
+
+async def test_quitting_the_tui_leaves_the_run_going_and_a_new_tui_follows_it_to_the_end(
+    home, tiny_llama, kv_dataset, tmp_path
+):
+    from openlora.ui_core.supervised_runs import supervisor_state
+
+    first = make_app(tmp_path, tiny_llama, training=HEALTHY, approval="auto")
+    async with first.run_test(size=(140, 42)) as pilot:
+        await _request(pilot, f"tune the model on {kv_dataset} so it recalls the value of each key")
+        await wait_for(pilot, lambda: _draft(first).get("dataset"), what="the goal draft")
+        editor = first.screen.query_one(DraftEditor)
+        editor.query_one("#draft-text").load_text(
+            editor.text.replace("val_loss_below: 1.5", "val_loss_below: 5.5")
+        )
+        await pilot.click("#approve-draft")
+        root = first.active_run
+        live = first.screen.query_one(LiveRun)
+        await wait_for(pilot, lambda: live.series and live.series.steps, what="the first step")
+    # the TUI has quit: the supervisor is its own process and keeps going
+    assert supervisor_state(root) == "running"
+
+    second = make_app(tmp_path, tiny_llama, training=HEALTHY, approval="auto")
+    async with second.run_test(size=(140, 42)) as pilot:
+        assert second.active_run == root  # the new TUI follows the run still going
+        await wait_for(pilot, lambda: second.finished_runs, what="the end of the run", timeout=240)
+        outcome = second.finished_runs[-1].outcome
+        assert outcome in ("success", "failed") and supervisor_state(root) == "finished"
+        said = "\n".join(second.screen.query_one(ChatLog).lines_said)
+        assert f"Following the run still going in {root}" in said and f"The run ended: {outcome}" in said

@@ -2,13 +2,15 @@
 
 A message becomes an intent (constrained decoding, then checked against the words), and then a
 goal draft, an adjusted draft, or an answer quoted from the registry and memory. Approving the
-draft starts ``run_goal`` in a thread worker; its timeline lines, approvals and end arrive as
-messages, and a one-second timer reads the run's metrics for the curves.
+draft starts ``openlora-agent run`` as its own process (``ui_core.start_supervised_run``): quitting
+the TUI never stops it, and a TUI opened later follows a run still going. A timer refreshes the run
+folder (curves, the supervisor's timeline); a proposal waiting in the folder opens the approval
+dialog, answered through the folder like every front (``agent.approval_desk``); the end is read from
+``report.json``.
 """
 
 from __future__ import annotations
 
-import queue
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +19,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input
-from textual.worker import get_current_worker
 
 from openlora.trainer.rundir import GoalDir
-from openlora.tui.messages import ChatReply, DraftReady, RunFinished, RunStarted, TimelineLine
+from openlora.tui.messages import ChatReply, DraftReady, RunFinished, RunStarted
 from openlora.tui.screens.approval import ApprovalScreen
 from openlora.tui.widgets.chat_log import ChatLog
 from openlora.tui.widgets.draft_editor import DraftEditor
@@ -37,10 +38,6 @@ HELP = (
     "adjust the draft ('try a smaller lr', 'train for more steps'), and answer 'why did run N fail?' "
     "from the recorded facts."
 )
-
-
-class ApprovalAbandoned(RuntimeError):
-    """The TUI closed while a proposal waited; the run stays paused (``run --resume`` asks again)."""
 
 
 class ChatScreen(Screen[None]):
@@ -60,7 +57,9 @@ class ChatScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(ChatLog).say("openlora", WELCOME)
         self.query_one("#chat-input", Input).focus()
-        self.set_interval(min(1.0, self.app.services.settings.poll_s), self.query_one(LiveRun).poll)  # type: ignore[attr-defined]
+        self.asking: tuple[str, ApprovalScreen] | None = None  # the request the dialog shows
+        self.set_interval(min(1.0, self.app.services.settings.poll_s), self.watch_run)  # type: ignore[attr-defined]
+        self.attach_to_live_run()
 
     # --- chat -------------------------------------------------------------------------------
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -139,7 +138,7 @@ class ChatScreen(Screen[None]):
     def start_run(self, text: str, name: str) -> None:
         from openlora.agent.goal import GoalError
         from openlora.chat.drafts import save_draft
-        from openlora.trainer.rundir import unique_run_dir
+        from openlora.ui_core.supervised_runs import start_supervised_run
 
         editor = self.query_one(DraftEditor)
         settings = self.app.services.settings  # type: ignore[attr-defined]
@@ -151,49 +150,57 @@ class ChatScreen(Screen[None]):
         editor.set_error("")
         editor.set_running(True, str(path))
         self.query_one("#chat-input", Input).focus()
-        root = unique_run_dir(settings.runs, goal.name)
+        root = start_supervised_run(path, settings.runs, goal.name)  # its own process: outlives the TUI
         self.app.active_run = root  # type: ignore[attr-defined]
         self.post_message(RunStarted(root))
-        self.run_goal_worker(path, root)
 
-    @work(thread=True, exclusive=True, group="run")
-    def run_goal_worker(self, goal_path: Path, root: Path) -> None:
-        from openlora.agent.runner import run_goal
+    def attach_to_live_run(self) -> None:
+        """A run still supervised (started by an earlier TUI, the web page or a terminal): follow it."""
+        from openlora.ui_core.supervised_runs import live_runs
 
-        worker = get_current_worker()
         settings = self.app.services.settings  # type: ignore[attr-defined]
+        running = live_runs(settings.runs)
+        if running and self.app.active_run is None:  # type: ignore[attr-defined]
+            self.app.active_run = running[-1]  # type: ignore[attr-defined]
+            self.query_one(DraftEditor).set_running(True, str(running[-1]))
+            self.query_one(LiveRun).follow(running[-1])
+            self.query_one(ChatLog).say("openlora", f"Following the run still going in {running[-1]}.")
 
-        def approve(question: dict[str, Any]) -> dict[str, Any]:
-            answers: queue.Queue[dict[str, Any]] = queue.Queue()
-            self.app.call_from_thread(self.app.push_screen, ApprovalScreen(question), answers.put)
-            while not worker.is_cancelled:
-                try:
-                    return answers.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-            raise ApprovalAbandoned(f"{root}: closed while a fix waited for approval")
-
-        try:
-            final = run_goal(
-                goal_path,
-                settings.runs,
-                run_root=root,
-                echo=lambda line: self.post_message(TimelineLine(line)),
-                poll_s=settings.poll_s,
-                approve=approve,
-                cancelled=lambda: worker.is_cancelled,
-            )
-        except Exception as exc:
-            self.post_message(RunFinished(root, "error", error=str(exc)))
+    def watch_run(self) -> None:
+        """One refresh of the followed run: curves and timeline, a waiting proposal, the end."""
+        update = self.query_one(LiveRun).poll()
+        root = self.app.active_run  # type: ignore[attr-defined]
+        if update is None or root is None:
             return
-        self.post_message(RunFinished(root, str(final.outcome), final))
+        self._show_approval(root, update.pending)
+        if update.state != "running":
+            self.post_message(_finished(root, update.state, self.query_one(LiveRun).watch))
+            self.app.active_run = None  # type: ignore[attr-defined]
+
+    def _show_approval(self, root: Path, pending: dict[str, Any] | None) -> None:
+        """Show the waiting proposal once; close the dialog when another front answered it."""
+        from openlora.agent.approval_desk import answer
+
+        if self.asking is not None and (pending is None or pending["id"] != self.asking[0]):
+            self.asking[1].dismiss(None)
+            self.asking = None
+        if pending is None or self.asking is not None:
+            return
+        request_id = pending["id"]
+
+        def answered(verdict: dict[str, Any] | None) -> None:
+            if self.asking is not None and self.asking[0] == request_id:
+                self.asking = None
+            if verdict is not None and not answer(root, request_id, verdict, by="tui"):
+                self.query_one(ChatLog).say("openlora", "That proposal was already answered elsewhere.")
+
+        dialog = ApprovalScreen(pending["question"])
+        self.asking = (request_id, dialog)
+        self.app.push_screen(dialog, answered)
 
     def on_run_started(self, message: RunStarted) -> None:
         self.query_one(LiveRun).follow(message.root)
         self.query_one(ChatLog).say("openlora", f"Started the run in {message.root}.")
-
-    def on_timeline_line(self, message: TimelineLine) -> None:
-        self.query_one(LiveRun).add_timeline(message.line)
 
     def on_run_finished(self, message: RunFinished) -> None:
         self.app.active_run = None  # type: ignore[attr-defined]
@@ -213,3 +220,27 @@ class ChatScreen(Screen[None]):
             "openlora", f"The run ended: {message.outcome} after {len(attempts)} attempt(s).", facts
         )
         self.app.finished_runs.append(message)  # type: ignore[attr-defined]
+
+
+def _finished(root: Path, state: str, watch: Any) -> RunFinished:
+    """The end of a followed run, from its ``report.json`` (or why there is none)."""
+    from pydantic import ValidationError
+
+    from openlora.agent.state import GoalRun
+
+    report = watch.report() if watch is not None else None
+    if state == "finished" and report is not None:
+        try:
+            final = GoalRun.model_validate(report)
+        except ValidationError as exc:
+            problem = exc.errors()[0]["msg"]
+            return RunFinished(root, "error", error=f"{root}: report.json does not read back ({problem})")
+        return RunFinished(root, str(final.outcome), final)
+    return RunFinished(
+        root,
+        "error",
+        error=(
+            f"the supervisor of {root} stopped without a report (see {GoalDir(root).supervisor_log}); "
+            f"`openlora-agent run GOAL.yaml --resume --run-dir {root}` continues it"
+        ),
+    )

@@ -1,16 +1,15 @@
 """The live view of the active run: loss and val-loss curves, current figures, the agent's timeline.
 
-:meth:`LiveRun.poll` reads only the lines appended to the newest attempt's ``metrics.jsonl`` since
-the last poll (the file can grow long), so a one-second timer stays cheap. While the trainer downloads
+:meth:`LiveRun.poll` refreshes a ``ui_core.run_watch.RunWatch`` of the run folder, which reads only
+what the files gained since the last poll (they can grow long), so a one-second timer stays cheap; the
+timeline is the supervisor process's ``supervisor.log``. While the trainer downloads
 a hub base model, its ``download`` events show as a progress bar and a line ("downloading
 model.safetensors 34 MB / 270 MB (12 %)"), replaced by the training figures once training starts.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -18,23 +17,18 @@ from textual.widgets import ProgressBar, RichLog, Static
 from textual_plotext import PlotextPlot
 
 from openlora.trainer.download_events import DownloadTracker
-from openlora.trainer.rundir import RunDir, latest_attempt
 from openlora.tui.safe_text import literal
+from openlora.ui_core.run_watch import AttemptSeries, RunUpdate, RunWatch
 
 
 class LiveRun(Vertical):
-    """Curves and figures of the run being supervised, and the supervisor's timeline."""
+    """Curves and figures of the run being followed, and the supervisor's timeline."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.run_root: Path | None = None
-        self.attempt_dir: Path | None = None
-        self.read_pos = 0
-        self.steps: list[int] = []
-        self.losses: list[float] = []
-        self.val_steps: list[int] = []
-        self.val_losses: list[float] = []
-        self.last: dict[str, Any] = {}
+        self.watch: RunWatch | None = None
+        self.attempt_number: int | None = None
         self.timeline: list[str] = []
         self.download = DownloadTracker()
 
@@ -48,8 +42,7 @@ class LiveRun(Vertical):
         self._draw()
 
     def follow(self, root: Path) -> None:
-        self.run_root, self.attempt_dir, self.read_pos = root, None, 0
-        self.steps, self.losses, self.val_steps, self.val_losses, self.last = [], [], [], [], {}
+        self.run_root, self.watch, self.attempt_number = root, RunWatch(root), None
         self.download = DownloadTracker()
         self.query_one("#timeline", RichLog).clear()
         self.timeline = []
@@ -59,55 +52,38 @@ class LiveRun(Vertical):
         self.timeline.append(line)
         self.query_one("#timeline", RichLog).write(literal(line))
 
-    def poll(self) -> bool:
-        """Read new metric lines; returns whether anything changed."""
-        newest = latest_attempt(self.run_root) if self.run_root is not None else None
-        if newest is None:
-            return False
-        if newest != self.attempt_dir:
-            self.attempt_dir, self.read_pos = newest, 0
-            self.steps, self.losses, self.val_steps, self.val_losses = [], [], [], []
-            self.download = DownloadTracker()
-        metrics = RunDir(newest).metrics
-        if not metrics.is_file():
-            return False
-        with metrics.open("rb") as handle:
-            handle.seek(self.read_pos)
-            chunk = handle.read()
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        if not complete:
-            return False
-        self.read_pos += len(complete)
-        for raw in complete.splitlines():
-            try:
-                event = json.loads(raw)
-            except ValueError:
-                continue
-            self._take(event)
-        self._draw()
-        return True
+    @property
+    def series(self) -> AttemptSeries | None:
+        return self.watch.current if self.watch is not None else None
 
-    def _take(self, event: dict[str, Any]) -> None:
-        self.download.take(event)
-        kind = event.get("event")
-        if kind == "step" and isinstance(event.get("loss"), int | float):
-            self.steps.append(int(event["step"]))
-            self.losses.append(float(event["loss"]))
-            self.last = event
-        elif kind == "eval" and isinstance(event.get("val_loss"), int | float):
-            self.val_steps.append(int(event["step"]))
-            self.val_losses.append(float(event["val_loss"]))
+    def poll(self) -> RunUpdate | None:
+        """Read what the run folder gained (``RunWatch``); redraw when anything is new."""
+        if self.watch is None:
+            return None
+        update = self.watch.refresh()
+        current = self.series
+        if current is not None and current.number != self.attempt_number:
+            self.attempt_number, self.download = current.number, DownloadTracker()
+        for event in update.metrics.get(self.attempt_number or 0, []):
+            self.download.take(event)
+        for line in update.log_lines:
+            self.add_timeline(line)
+        if update.metrics:
+            self._draw()
+        return update
 
     def _draw(self) -> None:
         plot = self.query_one("#loss-plot", PlotextPlot)
         plt = plot.plt
         plt.clear_data()
-        plt.title("loss" if self.attempt_dir is None else f"loss — {self.attempt_dir.name}")
-        finite = [(s, v) for s, v in zip(self.steps, self.losses, strict=True) if v == v and abs(v) < 1e30]
-        if finite:
-            plt.plot([s for s, _ in finite], [v for _, v in finite], label="train")
-        if self.val_losses:
-            plt.plot(self.val_steps, self.val_losses, label="val", marker="dot")
+        series = self.series
+        plt.title("loss" if series is None else f"loss — attempt {series.number}")
+        if series is not None:
+            finite = [(s, v) for s, v in zip(series.steps, series.loss, strict=True) if abs(v) < 1e30]
+            if finite:
+                plt.plot([s for s, _ in finite], [v for _, v in finite], label="train")
+            if series.val_loss:
+                plt.plot(series.val_steps, series.val_loss, label="val", marker="dot")
         plot.refresh()
         self._draw_download()
         self.query_one("#run-figures", Static).update(literal(self.figures()))
@@ -123,20 +99,21 @@ class LiveRun(Vertical):
     def figures(self) -> str:
         if self.download.downloading and self.run_root is not None:
             return f"{self.run_root.name}: {self.download.text()}"
-        if not self.last:
+        series = self.series
+        if series is None or not series.last:
             return (
                 "No run yet."
                 if self.run_root is None
                 else f"{self.run_root.name}: waiting for the first step…"
             )
-        e = self.last
-        parts = [f"step {e.get('step')}", f"loss {e.get('loss'):.4g}"]
+        e = series.last
+        parts = [f"step {e.get('step')}", f"loss {series.loss[-1]:.4g}"]  # nan when not finite
         if isinstance(e.get("lr"), int | float):
             parts.append(f"lr {e['lr']:.3g}")
         if isinstance(e.get("tokens_per_s"), int | float):
             parts.append(f"{e['tokens_per_s']:.0f} tok/s")
-        if self.val_losses:
-            parts.append(f"val {self.val_losses[-1]:.4g}")
+        if series.val_loss:
+            parts.append(f"val {series.val_loss[-1]:.4g}")
         if isinstance(e.get("gpu_mem_used_mb"), int | float):
             parts.append(
                 f"GPU {e['gpu_mem_used_mb'] / 1024:.1f}/{e.get('gpu_mem_total_mb', 0) / 1024:.1f} GiB"
