@@ -51,7 +51,8 @@ def _name(dataset: Path) -> str:
     return stem[:48] if stem[0].isalnum() else f"g{stem[:47]}"
 
 
-def _import_log(path: Path, data_dir: Path) -> tuple[Path, str]:
+def import_log(path: Path, data_dir: Path) -> tuple[Path, str]:
+    """A raw log file as prompt/response pairs in ``data_dir`` (the log importer); returns them and a note."""
     from openlora.synthesis.importers import import_logs
     from openlora.trainer.rundir import write_jsonl_atomic
 
@@ -77,7 +78,7 @@ def draft_goal(
     notes: list[str] = []
     dataset = intent.dataset
     if dataset.suffix.lower() == ".log":
-        dataset, note = _import_log(dataset, data_dir)
+        dataset, note = import_log(dataset, data_dir)
         notes.append(note)
     goal = {
         "name": _name(intent.dataset),

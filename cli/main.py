@@ -4,11 +4,11 @@ What it is for: creating the Typer ``app`` (the console entry point ``openlora.c
 mounting the commands in the order ``--help`` lists them; ``version`` lives here.
 What it is not for: the commands themselves, which live by audience in ``train_commands`` (train,
 resume, export, eval), ``publish_commands`` (publish), ``supervise_commands`` (run),
-``memory_commands`` (history, incidents, memory), ``data_commands`` (import-logs, synth) and
-``serve_commands`` (metrics, tui, chat-model), with shared helpers in ``common``. Heavy libraries
-(torch, transformers, peft) are imported inside the commands that need them, so ``openlora-agent
---help`` answers at once. Commands stay thin: they parse arguments, call the core, and print; they
-never hold training logic.
+``memory_commands`` (history, incidents, memory), ``data_commands`` (import-logs, synth),
+``serve_commands`` (metrics, tui, chat-model) and ``web_commands`` (web), with shared helpers in
+``common``. Heavy libraries (torch, transformers, peft, gradio) are imported inside the commands that
+need them, so ``openlora-agent --help`` answers at once. Commands stay thin: they parse arguments,
+call the core, and print; they never hold training logic.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from openlora.cli import (
     serve_commands,
     supervise_commands,
     train_commands,
+    web_commands,
 )
 
 app = typer.Typer(
@@ -55,6 +56,7 @@ app.command("import-logs")(data_commands.import_logs_command)
 app.command()(data_commands.synth)
 app.command()(serve_commands.metrics)
 app.command()(serve_commands.tui)
+app.command()(web_commands.web)
 app.command()(version)
 app.add_typer(memory_commands.incidents_app, name="incidents")
 app.add_typer(memory_commands.memory_app, name="memory")

@@ -99,6 +99,7 @@ def export(
     """Export a trained run; every GGUF is checked in llama.cpp before it is published."""
     from openlora.trainer.config import ConfigError
     from openlora.trainer.export.exporter import GGUF_PRECISIONS, ExportError, export_run
+    from openlora.ui_core.exports import check_lines
 
     require_run_dir(run_dir)
     precisions = gguf_types or list(GGUF_PRECISIONS)
@@ -112,12 +113,8 @@ def export(
     for name, entry in entries.items():
         folder = RunDir(run_dir).exports / entry["path"]
         typer.echo(f"{name}: {folder}")
-        checks = entry.get("checks") or ({"": entry["check"]} if "check" in entry else {})
-        for label, check in checks.items():
-            figures = ", ".join(
-                f"{k}={v}" for k, v in check.items() if k not in ("passed", "threshold", "prompts")
-            )
-            typer.echo(f"  check {label}: {figures}".replace("check :", "check:"))
+        for line in check_lines(entry):
+            typer.echo(line)
     typer.echo(f"manifest: {RunDir(run_dir).manifest}")
 
 

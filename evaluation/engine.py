@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -117,6 +119,41 @@ def generate(
         for row in generated[:, batch["input_ids"].shape[1] :]:
             outputs.append(tokenizer.decode(row, skip_special_tokens=True).strip())
     return outputs
+
+
+def stream_generate(model: Any, tokenizer: Any, prompt: str, max_new_tokens: int) -> Iterator[str]:
+    """One greedy answer to ``prompt`` as it grows (the text so far, after each new piece), as
+    :func:`generate` makes it; generation runs in a thread that feeds a transformers streamer."""
+    from transformers import TextIteratorStreamer
+
+    encoder = ExampleTokenizer(tokenizer)
+    batch = tokenizer([_prompt_text(encoder, prompt)], return_tensors="pt", add_special_tokens=False)
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            model.generate(
+                **batch,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+                streamer=streamer,
+            )
+        except BaseException as exc:  # re-raised in the caller's thread below
+            failure.append(exc)
+            streamer.end()
+
+    thread = threading.Thread(target=work, name="playground-generate", daemon=True)
+    thread.start()
+    text = ""
+    for piece in streamer:
+        text += piece
+        yield text.strip()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 @torch.no_grad()

@@ -1,13 +1,15 @@
 """The playground's engine: one prompt answered by a run's adapter and by its base model, side by side.
 
 Loads the base model and the trained adapter once (CPU, fp32), then answers each prompt twice with
-greedy decoding and the run's chat template: with the adapter, and with the adapter disabled. Library
+greedy decoding and the run's chat template: with the adapter, and with the adapter disabled, whole
+(:meth:`Playground.reply`) or token by token as they grow (:meth:`Playground.stream`). Library
 output (bars, warnings) goes to the run's ``trainer.log``. It is used by the TUI's playground screen
-and holds no UI code.
+and the web page's Playground tab and holds no UI code.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,3 +64,16 @@ class Playground:
             with self.model.disable_adapter():
                 base = generate(self.model, self.tokenizer, [prompt], self.max_new_tokens)[0]
         return Replies(adapter, base)
+
+    def stream(self, prompt: str) -> Iterator[Replies]:
+        """Both answers as they grow: the adapter's first, then the base model's beside it."""
+        from openlora.evaluation.engine import stream_generate
+        from openlora.trainer.quiet import quiet_libraries
+
+        adapter = ""
+        with quiet_libraries(self.log, "playground"):
+            for adapter in stream_generate(self.model, self.tokenizer, prompt, self.max_new_tokens):
+                yield Replies(adapter, "")
+            with self.model.disable_adapter():
+                for base in stream_generate(self.model, self.tokenizer, prompt, self.max_new_tokens):
+                    yield Replies(adapter, base)

@@ -22,6 +22,8 @@ PACKAGES = [
     "evaluation",
     "synthesis",
     "observability",
+    "ui_core",
+    "web",
 ]
 
 

@@ -15,18 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from openlora.tui.safe_text import literal
-
-
-def describe(question: dict[str, Any]) -> str:
-    lines = [
-        f"Attempt {question['attempt']} ended: {question['diagnosis']}.",
-        f"Proposed: {question['action']} {json.dumps(question['changes'])}",
-        f"Why: {question['reason']} [{question['source']}]",
-    ]
-    bounds = question.get("bounds", {}).get("learning_rate")
-    if bounds:
-        lines.append(f"An edited learning_rate must stay within {bounds[0]:.3g} – {bounds[1]:.3g}.")
-    return "\n".join(lines)
+from openlora.ui_core.approvals import VerdictError, describe, verdict_of
 
 
 class ApprovalScreen(ModalScreen[dict[str, Any]]):
@@ -58,18 +47,14 @@ class ApprovalScreen(ModalScreen[dict[str, Any]]):
         return self.query_one("#approval-note", Input).value.strip()[:300]
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "approve":
-            self.dismiss({"choice": "approve", "note": self._note()})
-        elif event.button.id == "veto":
+        if event.button.id == "veto":
             self.action_veto()
-        elif event.button.id == "edit":
+        elif event.button.id in ("approve", "edit"):
             text = self.query_one("#approval-changes", Input).value
             try:
-                changes = json.loads(text)
-            except ValueError as exc:
-                self.notify(f"not JSON: {exc}", severity="error")
-                return
-            self.dismiss({"choice": "edit", "changes": changes, "note": self._note()})
+                self.dismiss(verdict_of(event.button.id, text, self._note()))
+            except VerdictError as exc:
+                self.notify(str(exc), severity="error")
 
     def action_veto(self) -> None:
-        self.dismiss({"choice": "veto", "note": self._note()})
+        self.dismiss(verdict_of("veto", note=self._note()))

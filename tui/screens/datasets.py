@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -22,13 +21,13 @@ from textual.screen import Screen
 from textual.widgets import Button, DirectoryTree, Footer, Header, RichLog, Static
 
 from openlora.trainer.data_files import SUFFIXES
-from openlora.trainer.download_events import size_text
 from openlora.tui.safe_text import literal, visible
+from openlora.ui_core import data_findings
+from openlora.ui_core.data_findings import dataset_findings
 from openlora.ui_core.data_preview import Preview, preview_file
 
 DATA_SUFFIXES = {*SUFFIXES, ".log"}
-# inspect_dataset reads the whole file: past this size the findings wait for the run's own inspection.
-INSPECT_MAX_BYTES = 128 * 2**20
+INSPECT_MAX_BYTES = data_findings.INSPECT_MAX_BYTES  # tests lower it here
 
 
 class DataTree(DirectoryTree):
@@ -47,19 +46,6 @@ def status_lines(preview: Preview) -> list[tuple[str, str]]:
     if preview.error:
         return [(f"cannot be trained on as it is: {preview.error}", "bold red")]
     return [(note, "dim") for note in preview.notes] + [(f"⚠ {w}", "bold yellow") for w in preview.warnings]
-
-
-def findings_text(report: dict[str, Any]) -> list[str]:
-    lines = [f"{report['rows']} rows"]
-    if report.get("kinds"):
-        lines[0] += f" ({', '.join(f'{n} {k}' for k, n in report['kinds'].items())})"
-    if report.get("rows"):  # a file that could not be read has no length figures
-        mean = float(report["mean_chars"])
-        shown = int(mean) if mean.is_integer() else mean
-        lines.append(f"mean {shown} characters, longest {report['max_chars']}")
-    lines += [f"problem: {p}" for p in report["problems"]] or ["no problems found"]
-    lines += [f"suggestion: {s}" for s in report["suggestions"]]
-    return lines
 
 
 class DatasetScreen(Screen[None]):
@@ -122,21 +108,7 @@ class DatasetScreen(Screen[None]):
     @staticmethod
     def findings_of(path: Path) -> list[str]:
         """inspect_dataset's findings in words (a .log file or a very big one gets a sentence instead)."""
-        from openlora.tools.context import ToolContext
-        from openlora.tools.inspect_dataset import inspect_dataset
-
-        if path.suffix.lower() == ".log":
-            return ["a log file: drafting a goal imports its events as prompt/response pairs first"]
-        size = path.stat().st_size if path.is_file() else 0
-        if size > INSPECT_MAX_BYTES:
-            return [
-                f"{size_text(size)}: inspect_dataset reads the whole file, so its findings wait for the run "
-                "(the supervisor inspects the data before the first attempt)"
-            ]
-        try:
-            return findings_text(inspect_dataset(ToolContext(path.parent, {"train": path}), "train"))
-        except Exception as exc:  # the findings are advice: their failure must not close the app
-            return [f"inspect_dataset failed: {type(exc).__name__}: {exc}"]
+        return dataset_findings(path, INSPECT_MAX_BYTES).lines
 
     def _findings(self, path: Path, lines: list[str]) -> None:
         if path != self.selected:
