@@ -45,6 +45,15 @@ DIVERGE_FACTOR_RANGE = (1.5, 20.0)
 MIN_GUARDED_STEPS = 8
 
 
+def parameter_count(params: float) -> str:
+    """A model size as people write it: 135M, 1.2B, 92K (two significant figures below ten)."""
+    for scale, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if params >= scale:
+            value = params / scale
+            return f"{value:.2g}{unit}" if value < 10 else f"{value:.0f}{unit}"
+    return f"{params:.0f}"
+
+
 def lr_vs_prior(f: Facts) -> Check:
     ratio = f.config.learning_rate / f.prior_lr
     return judge(
@@ -52,7 +61,7 @@ def lr_vs_prior(f: Facts) -> Check:
         ["learning_rate"],
         ratio,
         f"learning_rate {f.config.learning_rate:g} is {ratio:.3g}× the prior {f.prior_lr:g} for a "
-        f"~{f.params / 1e6:.0f}M-parameter model",
+        f"~{parameter_count(f.params)}-parameter model",
         *LR_RANGE,
         fix_low={"learning_rate": f.prior_lr},
         fix_high={"learning_rate": f.prior_lr},

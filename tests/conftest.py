@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -68,6 +70,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 COLORS = ["red", "blue", "green", "yellow", "black", "white", "pink", "gray", "teal", "gold"]
 THINGS = ["apple", "sky", "grass", "sun", "night", "snow", "rose", "stone", "sea", "coin"]
+
+
+@pytest.fixture(autouse=True)
+def _no_supervisor_outlives_its_test(request):
+    """A test that fails while a detached supervisor waits (for an approval, say) must not leave it
+    running for the rest of the session: after each test, the live supervisors of its folder are killed
+    with their process group (the trainer too)."""
+    yield
+    tmp = request.node.funcargs.get("tmp_path")
+    if tmp is None:
+        return
+    from openlora.ui_core.supervised_runs import supervisor_alive
+
+    for pid_file in Path(tmp).glob("**/supervisor.pid"):
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(pid_file.read_text().strip())
+            # only a detached supervisor (its own process group), never this test process itself
+            if pid != os.getpid() and os.getpgid(pid) == pid and supervisor_alive(pid_file.parent):
+                os.killpg(pid, signal.SIGKILL)
 
 
 @pytest.fixture
