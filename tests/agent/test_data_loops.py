@@ -115,7 +115,7 @@ def test_a_training_set_too_small_for_its_goal_is_extended_by_synthesis_and_rela
         budget={"max_attempts": 2, "max_wall_minutes": 15},
         evaluation={"samples": 0},
         memory=False,
-        training=TRAINING | {"max_seq_len": 256, "max_steps": 40, "eval_every": 5, "save_every": 20},
+        training=TRAINING | {"max_seq_len": 256, "max_steps": 30, "eval_every": 5, "save_every": 15},
     )
     lines: list[str] = []
     final = run_goal(goal, tmp_path / "runs", echo=lines.append, poll_s=0.05)

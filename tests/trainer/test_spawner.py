@@ -42,7 +42,8 @@ def test_a_different_import_time_environment_gets_its_own_server(tiny_llama, kv_
     _train(run, dict(os.environ))
     first = spawner._server
     other = make_run(tmp_path / "other", base_model=str(tiny_llama), dataset=str(kv_dataset), max_steps=2)
-    _train(other, {**os.environ, "HF_HUB_DISABLE_TELEMETRY": "1", "OPENLORA_HOME": str(tmp_path)})
+    # a value no earlier test can have left in os.environ (importing openlora.web sets telemetry off)
+    _train(other, {**os.environ, "HF_HUB_ETAG_TIMEOUT": "17", "OPENLORA_HOME": str(tmp_path)})
     assert spawner._server is not first and first.proc.poll() is not None  # replaced, and it exited
     assert read_json(RunDir(other).result)["status"] == "completed"
     assert spawner.server_identity({"OPENLORA_HOME": "a", "TQDM_DISABLE": "1"}) == ()  # read at run time

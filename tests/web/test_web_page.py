@@ -169,21 +169,43 @@ def test_two_tabs_start_two_runs_a_veto_stops_one_an_approval_relaunches_the_oth
 
 
 @pytest.mark.long
-def test_a_sigkilled_server_leaves_the_run_going_and_the_restarted_page_shows_it_finished(server, browser):
+def test_a_sigkilled_server_leaves_the_run_going_and_the_restarted_page_shows_it_finished(
+    server, browser, tiny_llama, kv_dataset
+):
     root = STATE.get("approved")
-    if root is None or supervisor_state(root) != "running":
-        pytest.skip("needs the approved run of the previous test, still training")
+    if root is None or supervisor_state(root) != "running":  # it finished first: start another run
+        root = _healthy_run(server, tiny_llama, kv_dataset)
     server.kill()
     assert supervisor_state(root) == "running"
     _wait(lambda: supervisor_state(root) == "finished", 240, "the run's report with no server up")
     assert read_json(GoalDir(root).report_json)["outcome"] == "success"
+    attempts = len(read_json(GoalDir(root).report_json)["attempts"])
 
     server.start()
     page = Page(browser, server.url)
     page.tab("Monitor")
     page.pick("monitor-run", root.name)
     state = page.wait_value("monitor-state", lambda v: v.startswith(root.name) and "finished" in v)
-    assert "finished: success after 2 attempt(s)" in state
+    assert f"finished: success after {attempts} attempt(s)" in state
+
+
+def _healthy_run(server: Server, base: Path, dataset: Path) -> Path:
+    """A run of the tiny model that needs no approval, started as the page starts them."""
+    from openlora.ui_core.supervised_runs import start_supervised_run
+
+    goal = {
+        "name": "kv-healthy",
+        "task": "Recall the value of each key.",
+        "base_model": str(base),
+        "dataset": str(dataset),
+        "success": {"val_loss_below": 99.0},
+        "training": {**BROKEN_TRAINING, "learning_rate": 0.1, "weight_decay": 0.0, "max_steps": 40},
+    }
+    path = server.folder / "kv-healthy.yaml"
+    path.write_text(yaml.safe_dump(goal), encoding="utf-8")
+    root = start_supervised_run(path, server.folder / "runs", "kv-healthy", env=server.env)
+    _wait(lambda: GoalDir(root).attempt(1).root.is_dir(), 120, "the first attempt of the healthy run")
+    return root
 
 
 def test_the_playground_answers_with_the_adapter_and_the_exports_are_listed(server, browser):
