@@ -109,7 +109,7 @@ def run_goal(
     root = _run_root(goal, runs, resume, run_root)
     root.mkdir(parents=True, exist_ok=True)
     GoalDir(root).supervisor_pid.write_text(f"{os.getpid()}\n", encoding="utf-8")  # fronts check it lives
-    if approve is None and approvals is not None:
+    if approve is None and approvals is not None and goal.approval == "ask":
         approve = approvals(root)
     spawner.prewarm()  # the trainer's imports run while the data is inspected and the advisor loads
     context = _context(goal, root, advisor, echo=echo, poll_s=poll_s, cancelled=cancelled)
