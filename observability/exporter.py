@@ -1,5 +1,6 @@
 """Prometheus exporter over run folders: training series from ``metrics.jsonl``, agent series from
-``agent_events.jsonl``, computed on each scrape.
+``agent_events.jsonl``, computed on each scrape (``metrics.jsonl`` read incrementally, from where the
+previous scrape stopped, so a scrape stays fast on a run of a million steps).
 
 Labels are bounded by construction: ``run`` is a run folder name (at most MAX_RUNS runs, the most
 recently changed), ``tool``/``diagnosis``/``status``/``outcome`` are mapped onto fixed vocabularies
@@ -34,6 +35,7 @@ from openlora.memory.records import Diagnosis
 from openlora.tools.registry import TOOL_NAMES
 from openlora.trainer.result import RunStatus
 from openlora.trainer.rundir import ATTEMPT_PREFIX, GoalDir, RunDir, latest_attempt
+from openlora.trainer.tail import JsonlTail
 
 MAX_RUNS = 50
 # The label vocabularies are the registry's and the enums' own, so a new tool or status is a new label.
@@ -83,11 +85,41 @@ def _lines(path: Path) -> Iterator[dict[str, Any]]:
                 yield item
 
 
+class _LatestTraining:
+    """The latest step event and validation loss of one ``metrics.jsonl``, read incrementally: a scrape
+    reads only the lines appended since the previous one, so its cost does not grow with a long run."""
+
+    def __init__(self, path: Path) -> None:
+        self.tail = JsonlTail(path)
+        self.restarts = 0
+        self.step: dict[str, Any] = {}
+        self.val_loss: float | None = None
+
+    def refresh(self) -> None:
+        events = self.tail.read_new()
+        if self.tail.restarts != self.restarts:  # the file was rewritten: what was folded is stale
+            self.restarts, self.step, self.val_loss = self.tail.restarts, {}, None
+        for event in events:
+            if event.get("event") == "step":
+                self.step = event
+            elif event.get("event") == "eval" and isinstance(event.get("val_loss"), (int, float)):
+                self.val_loss = float(event["val_loss"])
+
+
 class RunsCollector(Collector):
-    """Reads every run folder under ``runs_root`` at scrape time."""
+    """Reads every run folder under ``runs_root`` at scrape time (training files incrementally)."""
 
     def __init__(self, runs_root: Path) -> None:
         self.runs_root = runs_root
+        self._training: dict[Path, _LatestTraining] = {}
+        self._lock = threading.Lock()  # two scrapes at once must not read one tail twice
+
+    def _latest_training(self, metrics: Path) -> _LatestTraining:
+        latest = self._training.get(metrics)
+        if latest is None:
+            latest = self._training[metrics] = _LatestTraining(metrics)
+        latest.refresh()
+        return latest
 
     def runs(self) -> list[Path]:
         if not self.runs_root.is_dir():
@@ -105,6 +137,11 @@ class RunsCollector(Collector):
         return sorted(folders, key=lambda p: p.stat().st_mtime, reverse=True)[:MAX_RUNS]
 
     def collect(self) -> Iterator[Any]:
+        with self._lock:
+            families = self._families()
+        yield from families
+
+    def _families(self) -> list[Any]:
         gauges = {
             field: GaugeMetricFamily(name, help_, labels=["run"])
             for field, (name, help_, _) in TRAINING.items()
@@ -114,26 +151,25 @@ class RunsCollector(Collector):
             "openlora_trainer_cpu_seconds", "CPU time of the live trainer process", labels=["run"]
         )
         agent = _agent_families()
+        seen: set[Path] = set()
         for run in self.runs():
             label = run_label(run)
             attempt_dir = latest_attempt(run) or run
-            last: dict[str, Any] = {}
-            last_val = None
-            for event in _lines(RunDir(attempt_dir).metrics):
-                if event.get("event") == "step":
-                    last = event
-                elif event.get("event") == "eval" and isinstance(event.get("val_loss"), (int, float)):
-                    last_val = event["val_loss"]
+            metrics = RunDir(attempt_dir).metrics
+            seen.add(metrics)
+            latest = self._latest_training(metrics)
             for field, (_, _, scale) in TRAINING.items():
-                if isinstance(last.get(field), (int, float)):
-                    gauges[field].add_metric([label], float(last[field]) * scale)
-            if last_val is not None:
-                val_loss.add_metric([label], float(last_val))
+                if isinstance(latest.step.get(field), (int, float)):
+                    gauges[field].add_metric([label], float(latest.step[field]) * scale)
+            if latest.val_loss is not None:
+                val_loss.add_metric([label], latest.val_loss)
             cpu_seconds = _trainer_cpu(attempt_dir)
             if cpu_seconds is not None:
                 cpu.add_metric([label], cpu_seconds)
             self._agent(run, label, agent)
-        yield from (*gauges.values(), val_loss, cpu, *agent.values())
+        for gone in set(self._training) - seen:  # runs beyond MAX_RUNS, earlier attempts, removed folders
+            del self._training[gone]
+        return [*gauges.values(), val_loss, cpu, *agent.values()]
 
     @staticmethod
     def _agent(run: Path, label: str, families: dict[str, Any]) -> None:

@@ -26,15 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from openlora.trainer.data_formats import DataError, read_paragraphs
-from openlora.trainer.hub_download import (
-    HubDownloadError,
-    HubRepo,
-    ProgressCallback,
-    QuietBar,
-    ThrottledProgress,
-    is_offline,
-    progress_bar_class,
-)
+from openlora.trainer.hub_download import HubDownloadError, HubRepo, ProgressCallback, is_offline
 
 # Preferred first: when a split has files of several formats (the Hub's parquet conversion beside the
 # original JSON), only the first format present is used.
@@ -101,12 +93,7 @@ def fetch_dataset(
     target = materialised_path(request, info.sha)
     if target.is_file():
         return target
-    report = ThrottledProgress(progress_callback)
-    for name in files:
-        bar = progress_bar_class(name, report)
-        repo.snapshot(revision=info.sha, patterns=[glob.escape(name)], tqdm_class=bar)
-    # Once more at the requested revision, for refs/<revision> in the cache (later offline runs).
-    folder = Path(repo.snapshot(request.revision, [glob.escape(name) for name in files], QuietBar))
+    folder = repo.fetch(info.sha, files, [glob.escape(name) for name in files], progress_callback)
     return materialise(request, info.sha, folder, files)
 
 

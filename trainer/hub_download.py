@@ -75,14 +75,7 @@ def download_model(
     if info is None:  # the Hub cannot be reached: the cache may still have it
         return where.cached(where.unreachable)
     files = _files_to_fetch(where, [s.rfilename for s in info.siblings or []])
-    report = ThrottledProgress(progress_callback)
-    for name in files:
-        where.snapshot(
-            revision=info.sha, patterns=[glob.escape(name)], tqdm_class=progress_bar_class(name, report)
-        )
-    # Once more at the requested revision: records refs/<revision> in the cache (for later offline use)
-    # and fetches anything the per-file pass missed; files already cached cost no request.
-    return Path(where.snapshot(revision=revision, patterns=allow_patterns(gguf_file), tqdm_class=QuietBar))
+    return where.fetch(info.sha, files, allow_patterns(gguf_file), progress_callback)
 
 
 def _files_to_fetch(where: HubRepo, siblings: list[str]) -> list[str]:
@@ -169,6 +162,20 @@ class HubRepo:
             raise HubDownloadError(
                 hub_error_message(self.label(), exc, offline=local, field=self.field)
             ) from None
+
+    def fetch(
+        self, commit: str, files: list[str], patterns: list[str], progress_callback: ProgressCallback | None
+    ) -> Path:
+        """Download ``files`` of ``commit`` one at a time (a progress bar and callback per file); return
+        the snapshot folder at the requested revision.
+
+        The last pass, at ``self.revision`` with ``patterns``, records refs/<revision> in the cache (for
+        later offline use) and fetches anything the per-file pass missed; cached files cost no request.
+        """
+        report = ThrottledProgress(progress_callback)
+        for name in files:
+            self.snapshot(commit, [glob.escape(name)], progress_bar_class(name, report))
+        return Path(self.snapshot(self.revision, patterns, QuietBar))
 
     def cached_folder(self, unreachable: Exception | None, patterns: list[str]) -> Path:
         """The cached snapshot, with no network request; says why nothing was downloaded when absent."""

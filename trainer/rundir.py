@@ -183,11 +183,16 @@ def unique_run_dir(parent: Path, name: str) -> Path:
     return candidate
 
 
+def attempt_numbers(run_root: Path) -> list[int]:
+    """The numbers of a supervised run's ``attempt-N`` folders, in order."""
+    numbers = [p.name.removeprefix(ATTEMPT_PREFIX) for p in run_root.glob(f"{ATTEMPT_PREFIX}*")]
+    return sorted(int(n) for n in numbers if n.isdigit())
+
+
 def latest_attempt(run_root: Path) -> Path | None:
     """The highest-numbered ``attempt-N`` folder of a supervised run, or None before the first one."""
-    numbers = {p: p.name.removeprefix(ATTEMPT_PREFIX) for p in run_root.glob(f"{ATTEMPT_PREFIX}*")}
-    numbered = [(int(n), p) for p, n in numbers.items() if n.isdigit()]
-    return max(numbered)[1] if numbered else None
+    numbers = attempt_numbers(run_root)
+    return GoalDir(run_root).attempt(numbers[-1]).root if numbers else None
 
 
 def sha256_file(path: Path) -> str:

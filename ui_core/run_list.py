@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from openlora.trainer.rundir import ATTEMPT_PREFIX, GoalDir, RunDir
+from openlora.trainer.rundir import GoalDir, RunDir, attempt_numbers
 from openlora.ui_core.supervised_runs import supervisor_state
 
 NOT_RUNS = {"uploads", "drafts", "data"}
@@ -32,16 +32,11 @@ class RunEntry:
         return f"{self.root.name} · {self.state}"
 
 
-def _attempt_numbers(root: Path) -> list[int]:
-    numbers = [p.name.removeprefix(ATTEMPT_PREFIX) for p in root.glob(f"{ATTEMPT_PREFIX}*")]
-    return sorted(int(n) for n in numbers if n.isdigit())
-
-
 def run_entry(root: Path) -> RunEntry | None:
     """The entry for ``root``, or None when it is no run folder."""
     desk = GoalDir(root)
     marks = (desk.agent_events, desk.supervisor_pid, desk.supervisor_log, desk.report_json)
-    if any(p.exists() for p in marks) or _attempt_numbers(root):
+    if any(p.exists() for p in marks) or attempt_numbers(root):
         return RunEntry(root, supervisor_state(root), True)
     if RunDir(root).is_run():
         return RunEntry(root, "finished" if RunDir(root).result.is_file() else "not finished", False)
@@ -63,7 +58,7 @@ def attempt_dirs(root: Path) -> list[Path]:
     """The run folders of a run's attempts (the folder itself for a plain run), in order."""
     if RunDir(root).is_run():
         return [root]
-    return [GoalDir(root).attempt(n).root for n in _attempt_numbers(root)]
+    return [GoalDir(root).attempt(n).root for n in attempt_numbers(root)]
 
 
 def trained_attempts(root: Path) -> list[Path]:

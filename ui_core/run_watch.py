@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from openlora.agent.approval_desk import pending_request
-from openlora.trainer.rundir import ATTEMPT_PREFIX, GoalDir, RunDir, read_json
+from openlora.trainer.rundir import GoalDir, RunDir, attempt_numbers, read_json
+from openlora.trainer.tail import JsonlTail, TextTail
 from openlora.ui_core.supervised_runs import SupervisorState, supervisor_state
-from openlora.ui_core.tail import JsonlTail, TextTail
 
 TIMELINE_LINES = 2000  # the supervisor's lines a monitor keeps (older ones stay in supervisor.log)
 MEMORY_FIELDS = ("gpu_mem_used_mb", "cuda_mem_allocated_mb", "rss_mb")  # the first present is plotted
@@ -89,7 +89,7 @@ class RunWatch:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.desk = GoalDir(root)
-        self.single = RunDir(root).metrics.is_file() and not (root / f"{ATTEMPT_PREFIX}1").exists()
+        self.single = RunDir(root).metrics.is_file() and not attempt_numbers(root)
         self.events_tail = JsonlTail(self.desk.agent_events)
         self.log_tail = TextTail(self.desk.supervisor_log)
         self.metric_tails: dict[int, JsonlTail] = {}
@@ -117,10 +117,9 @@ class RunWatch:
         if self.single:
             self.metric_tails.setdefault(1, JsonlTail(RunDir(self.root).metrics))
             return self.metric_tails
-        for folder in self.root.glob(f"{ATTEMPT_PREFIX}*"):
-            number = folder.name.removeprefix(ATTEMPT_PREFIX)
-            if number.isdigit() and int(number) not in self.metric_tails:
-                self.metric_tails[int(number)] = JsonlTail(RunDir(folder).metrics)
+        for number in attempt_numbers(self.root):
+            if number not in self.metric_tails:
+                self.metric_tails[number] = JsonlTail(self.desk.attempt(number).metrics)
         return dict(sorted(self.metric_tails.items()))
 
     def _single_ended(self) -> bool:

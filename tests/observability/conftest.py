@@ -74,15 +74,21 @@ def start_prometheus(binary: str, exporter_port: int, folder: Path) -> tuple[sub
     )
     api = f"http://127.0.0.1:{prometheus_port}"
     deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{api}/-/ready", timeout=2)
-            return prometheus, api
-        except OSError:
-            if time.time() >= deadline or prometheus.poll() is not None:
-                prometheus.terminate()
-                raise RuntimeError("prometheus did not start") from None
-            time.sleep(0.2)
+    while not _scraped_once(api):  # ready, and the exporter scraped: the rescue starts under watch
+        if time.time() >= deadline or prometheus.poll() is not None:
+            prometheus.terminate()
+            raise RuntimeError("prometheus did not start, or never scraped the exporter in 60 s")
+        time.sleep(0.2)
+    return prometheus, api
+
+
+def _scraped_once(api: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api}/api/v1/query?query=up", timeout=2) as response:
+            result = json.loads(response.read())["data"]["result"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return any(r["value"][1] == "1" for r in result)
 
 
 def long_training(tiny_llama: Path, kv_dataset: Path) -> dict:

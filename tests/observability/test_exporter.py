@@ -112,6 +112,52 @@ def test_hostile_strings_never_become_series_and_the_endpoint_is_loopback_only(t
         server.shutdown()
 
 
+def _gauge(text: str, name: str, run: str) -> float | None:
+    prefix = f'{name}{{run="{run}"}} '
+    values = [float(line[len(prefix) :]) for line in text.splitlines() if line.startswith(prefix)]
+    return values[-1] if values else None
+
+
+def test_training_series_follow_appended_lines_a_half_written_line_and_a_rewritten_file(tmp_path):
+    """Each scrape reads only what metrics.jsonl gained (a long run's scrape stays cheap): the figures
+    follow appends, wait for a line's newline, and start over when the file is rewritten shorter."""
+    attempt = GoalDir(tmp_path / "grow").attempt(1)
+    attempt.root.mkdir(parents=True)
+    port = _free_port()
+    server, _ = serve(tmp_path, port)
+
+    def append(text: str) -> None:
+        with attempt.metrics.open("a") as handle:
+            handle.write(text)
+
+    try:
+        append(
+            "".join(
+                json.dumps({"event": "step", "step": i, "loss": 3.0 - i / 100}) + "\n" for i in range(500)
+            )
+        )
+        append(json.dumps({"event": "eval", "step": 499, "val_loss": 2.5}) + "\n")
+        text = _scrape(port)
+        assert (
+            _gauge(text, "openlora_step", "grow") == 499 and _gauge(text, "openlora_val_loss", "grow") == 2.5
+        )
+        append(json.dumps({"event": "step", "step": 500, "loss": 1.0}) + "\n" + '{"event": "step", "st')
+        assert _gauge(_scrape(port), "openlora_step", "grow") == 500  # the half line is not read yet
+        append('ep": 501, "loss": 0.9}\n')
+        text = _scrape(port)
+        assert (
+            _gauge(text, "openlora_step", "grow") == 501
+            and _gauge(text, "openlora_train_loss", "grow") == 0.9
+        )
+        attempt.metrics.write_text(json.dumps({"event": "step", "step": 1, "loss": 4.0}) + "\n")
+        text = _scrape(port)
+        assert (
+            _gauge(text, "openlora_step", "grow") == 1 and _gauge(text, "openlora_val_loss", "grow") is None
+        )
+    finally:
+        server.shutdown()
+
+
 def test_any_address_but_loopback_needs_a_bearer_token(tmp_path):
     import urllib.error
     import urllib.request

@@ -33,6 +33,19 @@ def dashboard_expressions(with_gpu: bool) -> list[str]:
     return exprs
 
 
+def _scrape_health(api: str) -> dict:
+    """How the scrapes went over the last 10 minutes (for a failure's message)."""
+    health = {}
+    for name, expr in {
+        "scrapes": "count_over_time(up[10m])",
+        "failed": "count_over_time((up == 0)[10m:1s])",
+        "slowest_s": "max_over_time(scrape_duration_seconds[10m])",
+    }.items():
+        result = _get(f"{api}/api/v1/query?query={urllib.parse.quote(expr)}")["data"]["result"]
+        health[name] = result[0]["value"][1] if result else None
+    return health
+
+
 @pytest.fixture
 def prometheus_binary() -> str:
     binary = shutil.which("prometheus")
@@ -60,6 +73,6 @@ def test_every_dashboard_expression_returns_data(prometheus_binary, observed_res
         assert answer["status"] == "success", expr
         if not answer["data"]["result"]:
             empty.append(expr)
-    assert not empty, f"no data for: {empty}"
+    assert not empty, f"no data for: {empty}; scrapes: {_scrape_health(api)}"
     targets = _get(f"{api}/api/v1/targets")["data"]["activeTargets"]
     assert targets and all(t["health"] == "up" for t in targets)

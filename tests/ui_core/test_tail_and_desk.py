@@ -8,7 +8,7 @@ import time
 
 from openlora.agent.approval_desk import FolderApprovals, answer, pending_request
 from openlora.trainer.rundir import GoalDir
-from openlora.ui_core.tail import JsonlTail, TextTail
+from openlora.trainer.tail import JsonlTail, TextTail
 
 QUESTION = {"attempt": 1, "diagnosis": "nan", "action": "lower_lr", "changes": {"learning_rate": 0.001}}
 

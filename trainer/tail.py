@@ -1,10 +1,10 @@
 """Reading what a growing file gained since the last look: JSON lines and text lines, by byte offset.
 
-What it is for: monitors that refresh every second on files that grow for hours (``metrics.jsonl``,
-``agent_events.jsonl``, ``supervisor.log``). Each refresh seeks to where the last one stopped and
-reads only the new bytes, so its cost does not grow with the file. A line still being written (no
-newline yet) waits for the next refresh; a file that shrank (rewritten) is read again from the start;
-a line that is not JSON is skipped and counted.
+What it is for: monitors and the Prometheus exporter, which refresh every second on files that grow
+for hours (``metrics.jsonl``, ``agent_events.jsonl``, ``supervisor.log``). Each refresh seeks to
+where the last one stopped and reads only the new bytes, so its cost does not grow with the file.
+A line still being written (no newline yet) waits for the next refresh; a file that shrank
+(rewritten) is read again from the start; a line that is not JSON is skipped and counted.
 What it is not for: reading a whole file once (``rundir.read_events``).
 """
 
@@ -24,6 +24,7 @@ class TextTail:
         self.path = path
         self.offset = 0
         self.partial = b""
+        self.restarts = 0  # times the file was found rewritten; a reader folding lines starts over then
 
     def read_new(self) -> list[str]:
         try:
@@ -32,6 +33,7 @@ class TextTail:
             return []
         if size < self.offset:  # rewritten or truncated: start over
             self.offset, self.partial = 0, b""
+            self.restarts += 1
         if size == self.offset:
             return []
         with self.path.open("rb") as handle:
@@ -55,6 +57,10 @@ class JsonlTail:
     @property
     def path(self) -> Path:
         return self.lines.path
+
+    @property
+    def restarts(self) -> int:
+        return self.lines.restarts
 
     def read_new(self) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
