@@ -123,6 +123,11 @@ class TrainConfig(BaseModel):
     packing: bool = Field(
         True, description="Pack several examples into each sequence (attention stays per example)."
     )
+    packed_attention: Literal["per_example", "masked"] = Field(
+        "per_example",
+        description="How a packed sequence's examples attend: each on its own slice (less work), or the "
+        "whole sequence under a block-diagonal mask. Same numbers; families without support use the mask.",
+    )
 
     learning_rate: float = Field(2e-4, gt=0.0, le=100.0, description="Peak AdamW learning rate.")
     lr_scheduler: Literal["cosine", "linear", "constant"] = Field(

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from openlora.trainer.data_files import ColumnMap, DataError, Record, read_records
+from openlora.trainer.segment_attention import row_segments
 
 IGNORE_INDEX = -100
 
@@ -242,6 +243,8 @@ def collate(sequences: list[PackedSequence], pad_id: int) -> dict[str, torch.Ten
         "labels": labels,
         "position_ids": position_ids,
         "real_tokens": sum(len(s.input_ids) for s in sequences),
+        # Each row's attention slices (its examples, then its padding), for per-example attention.
+        "segments": [row_segments(s.segments, length) for s in sequences],
     }
 
 

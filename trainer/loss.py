@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from openlora.trainer.data import IGNORE_INDEX
+from openlora.trainer.segment_attention import SEGMENTS_KWARG
 
 # Families whose logits are exactly lm_head(backbone(...).last_hidden_state).
 PLAIN_HEAD_FAMILIES = frozenset(
@@ -26,8 +27,9 @@ PLAIN_HEAD_FAMILIES = frozenset(
 class LabelledTokenLoss:
     """Callable returning the summed loss of a collated batch for a (peft-wrapped) causal LM."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, per_example_attention: bool = False) -> None:
         self.model = model
+        self.per_example_attention = per_example_attention  # pass each row's example slices along
         causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
         model_type = getattr(causal_lm.config, "model_type", "")
         backbone = getattr(causal_lm, getattr(causal_lm, "base_model_prefix", ""), None)
@@ -39,6 +41,8 @@ class LabelledTokenLoss:
         self, batch: dict[str, torch.Tensor], autocast: contextlib.AbstractContextManager[Any] | None = None
     ) -> torch.Tensor:
         inputs = {"input_ids": batch["input_ids"], "position_ids": batch["position_ids"], "use_cache": False}
+        if self.per_example_attention:
+            inputs[SEGMENTS_KWARG] = batch["segments"]
         targets = batch["labels"][:, 1:]
         with autocast or contextlib.nullcontext():
             if self.split:

@@ -17,9 +17,19 @@ import time
 from typing import Any
 
 import torch
+from torch.profiler import record_function
 from tqdm import tqdm
 
-from openlora.trainer import checkpoint_state, checkpoints, device, hold, live_patch, optim, outputs
+from openlora.trainer import (
+    checkpoint_state,
+    checkpoints,
+    device,
+    hold,
+    live_patch,
+    optim,
+    outputs,
+    segment_attention,
+)
 from openlora.trainer.batches import MicroBatchOrder, prepare_data, total_steps
 from openlora.trainer.config import TrainConfig
 from openlora.trainer.control import ControlPatch, ControlReader
@@ -31,6 +41,15 @@ from openlora.trainer.models import apply_lora, fetch_source, load_base_model, l
 from openlora.trainer.result import RunResult, RunStatus
 from openlora.trainer.rundir import RunDir
 from openlora.trainer.telemetry import HardwareProbe, MetricsWriter
+
+# Profiler labels of a step's phases (bench/trainer_profile.py tabulates them; free when not profiling).
+PHASE_DATA = "openlora.data"
+PHASE_FORWARD = "openlora.forward"
+PHASE_BACKWARD = "openlora.backward"
+PHASE_OPTIMIZER = "openlora.optimizer"
+PHASE_TELEMETRY = "openlora.telemetry"
+PHASE_CONTROL = "openlora.control"
+PHASES = (PHASE_DATA, PHASE_FORWARD, PHASE_BACKWARD, PHASE_OPTIMIZER, PHASE_TELEMETRY, PHASE_CONTROL)
 
 
 class LoRARecipe:
@@ -70,10 +89,13 @@ class LoRARecipe:
         self.micro_batch = MicroBatchOrder(data, cfg.batch_size, cfg.seed)
 
         model = load_base_model(source, cfg, self.use_cuda, self.autocast_dtype or torch.float32)
+        per_example = self.per_example_attention = (
+            cfg.packed_attention == "per_example" and segment_attention.enable(model)
+        )
         torch.manual_seed(cfg.seed)
         self.model = apply_lora(model, cfg)
         self.model.train()
-        self.loss_fn = LabelledTokenLoss(self.model)
+        self.loss_fn = LabelledTokenLoss(self.model, per_example_attention=per_example)
         self.trainable = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = optim.build_optimizer(self.trainable, cfg)
         self.total_steps = total_steps(cfg, self.batches_per_epoch)
@@ -100,6 +122,7 @@ class LoRARecipe:
             trainable_params=sum(p.numel() for p in self.trainable),
             total_params=sum(p.numel() for p in self.model.parameters()),
             target_modules=sorted(self.model.peft_config["default"].target_modules),
+            packed_attention="per_example" if self.per_example_attention else "masked",
             dataset=self.stats.__dict__ if self.stats else None,
         )
 
@@ -128,17 +151,22 @@ class LoRARecipe:
                 )
                 if outcome is not None:
                     return outcome
-                self._wait_while_held()
-                patch = live_patch.poll_patch(self.control, self.metrics, self.step)
-                if patch is not None:
-                    self.apply_patch(patch)
-                if self.val_seqs and self.step % self.live["eval_every"] == 0:
-                    self.evaluate()
-                if self.step % self.live["save_every"] == 0 and self.step < self.total_steps:
-                    self.save_checkpoint()
+                self._between_steps()
         finally:
             bar.close()
         return self._finish(time.time() - start_time)
+
+    def _between_steps(self) -> None:
+        """After a step: wait out a hold, apply a live patch, evaluate and checkpoint when due."""
+        with record_function(PHASE_CONTROL):
+            self._wait_while_held()
+            patch = live_patch.poll_patch(self.control, self.metrics, self.step)
+            if patch is not None:
+                self.apply_patch(patch)
+        if self.val_seqs and self.step % self.live["eval_every"] == 0:
+            self.evaluate()
+        if self.step % self.live["save_every"] == 0 and self.step < self.total_steps:
+            self.save_checkpoint()
 
     def _wait_while_held(self) -> None:
         """Wait while the supervisor decides (``hold.json``); its patch, if any, is read right after."""
@@ -154,25 +182,33 @@ class LoRARecipe:
 
     def _backward(self) -> tuple[float, int, int]:
         """Forward and backward over ``grad_accum`` micro-batches; (loss, label tokens, real tokens)."""
-        micro = [
-            collate(self.micro_batch(self.micro_batches_done + i), self.tokenizer.pad_token_id)
-            for i in range(self.config.grad_accum)
-        ]
-        label_tokens = sum(int((mb["labels"][:, 1:] != IGNORE_INDEX).sum()) for mb in micro)
-        real_tokens = sum(int(mb["real_tokens"]) for mb in micro)
+        with record_function(PHASE_DATA):
+            micro = [
+                collate(self.micro_batch(self.micro_batches_done + i), self.tokenizer.pad_token_id)
+                for i in range(self.config.grad_accum)
+            ]
+            label_tokens = sum(int((mb["labels"][:, 1:] != IGNORE_INDEX).sum()) for mb in micro)
+            real_tokens = sum(int(mb["real_tokens"]) for mb in micro)
         total = torch.zeros((), device=self.device)
         for mb in micro:
-            mb = self._to_device(mb)
+            with record_function(PHASE_DATA):
+                mb = self._to_device(mb)
             self.current_batch_shape = tuple(mb["input_ids"].shape)
-            loss = self._loss_sum(mb) / max(1, label_tokens)
-            if self.scaler is not None:
-                self.scaler.scale(loss).backward()
-            else:
-                loss.backward()
+            with record_function(PHASE_FORWARD):
+                loss = self._loss_sum(mb) / max(1, label_tokens)
+            with record_function(PHASE_BACKWARD):
+                if self.scaler is not None:
+                    self.scaler.scale(loss).backward()
+                else:
+                    loss.backward()
             total += loss.detach()
         return float(total), label_tokens, real_tokens
 
     def _optimizer_step(self) -> None:
+        with record_function(PHASE_OPTIMIZER):
+            self._apply_gradients()
+
+    def _apply_gradients(self) -> None:
         if self.scaler is not None:
             self.scaler.step(self.optimizer)
             self.scaler.update()
@@ -184,10 +220,11 @@ class LoRARecipe:
     def _train_step(self) -> RunResult | None:
         began = time.perf_counter()
         loss_value, label_tokens, real_tokens = self._backward()
-        if self.scaler is not None:
-            self.scaler.unscale_(self.optimizer)
-        clip = self.live["max_grad_norm"] or math.inf
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.trainable, clip))
+        with record_function(PHASE_OPTIMIZER):
+            if self.scaler is not None:
+                self.scaler.unscale_(self.optimizer)
+            clip = self.live["max_grad_norm"] or math.inf
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(self.trainable, clip))
         lr = self.optimizer.param_groups[0]["lr"]
         self.micro_batches_done += self.config.grad_accum
         self.step += 1
@@ -197,23 +234,29 @@ class LoRARecipe:
         step_time = time.perf_counter() - began
         self.last_loss = loss_value
         if self.step % self.config.log_every == 0 or self.step == self.total_steps:
-            self.metrics.write(
-                "step",
-                step=self.step,
-                epoch=round(self.micro_batches_done / self.batches_per_epoch, 4),
-                loss=loss_value,
-                grad_norm=grad_norm,
-                lr=lr,
-                tokens=real_tokens,
-                label_tokens=label_tokens,
-                tokens_per_s=round(real_tokens / step_time, 2),
-                step_time_s=round(step_time, 4),
-                **self.probe.sample(),
-            )
+            with record_function(PHASE_TELEMETRY):
+                self._write_step(loss_value, grad_norm, lr, real_tokens, label_tokens, step_time)
         if self.divergence.observe(loss_value):
             message, evidence = self.divergence.message(loss_value), self.divergence.evidence(loss_value)
             return self._guard_result(RunStatus.DIVERGED, message, evidence)
         return None
+
+    def _write_step(
+        self, loss: float, grad_norm: float, lr: float, real_tokens: int, label_tokens: int, step_time: float
+    ) -> None:
+        self.metrics.write(
+            "step",
+            step=self.step,
+            epoch=round(self.micro_batches_done / self.batches_per_epoch, 4),
+            loss=loss,
+            grad_norm=grad_norm,
+            lr=lr,
+            tokens=real_tokens,
+            label_tokens=label_tokens,
+            tokens_per_s=round(real_tokens / step_time, 2),
+            step_time_s=round(step_time, 4),
+            **self.probe.sample(),
+        )
 
     def _non_finite(self, loss: float, grad_norm: float, lr: float) -> RunResult:
         self.metrics.write("step", step=self.step, loss=loss, grad_norm=grad_norm, lr=lr)
