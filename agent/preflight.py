@@ -439,6 +439,7 @@ UNJUDGED: dict[str, str] = {
     "batches_per_epoch, optimizer_steps and passes",
     "grad_accum": "its effect on steps is judged by optimizer_steps and passes",
     "gradient_checkpointing": "a memory/speed trade judged live by the out-of-memory finding",
+    "packed_attention": "how packed examples attend: the same numbers either way, per example is less work",
     "memory_limit_gb": "judged live: an out-of-memory status is the evidence",
     "seed": "any seed is as good as another",
     "lora_r": "judged through lora_scale; rank alone has no range that fits every model and task",

@@ -70,10 +70,15 @@ def test_the_probe_refuses_an_empty_range(tmp_path):
         )
 
 
+MASKED = {"packed_attention": "masked"}
+
+
 def _long_rows(path, n: int = 40):
     """Rows of about a thousand tokens each. On the tiny llama (measured on the 2-core CPU machine) a
     micro-batch of 2 of them fits memory_limit_gb 0.01, one of 4 needs 0.03-0.04 (so neither 0.03 nor
-    0.04 is a safe line), one of 8 more than 0.1: the tests draw their limits well inside those gaps."""
+    0.04 is a safe line), one of 8 more than 0.1: the tests draw their limits well inside those gaps.
+    Measured with the masked attention (``MASKED``), whose L×L scores make the gaps wide; per-example
+    attention needs less and narrows them (batch 4 then fits 0.02), so these probe tests pin it."""
     import json
 
     rows = [{"prompt": f"key {i} " * 60, "response": f"value {i} " * 60} for i in range(n)]
@@ -99,6 +104,7 @@ def test_the_memory_probe_finds_the_largest_batch_that_fits(tiny_llama, tmp_path
             "num_threads": 1,
             "memory_limit_gb": 0.06,
         }
+        | MASKED
     ).model_dump()
     ctx = ToolContext(tmp_path / "goal", {"train": data})
     found = registry.invoke("probe_batch_size", ctx, {"sizes": [8, 1, 16, 2, 4]}, {"training_config": config})
@@ -120,7 +126,7 @@ def test_a_planned_batch_that_does_not_fit_is_split_before_attempt_1(home, tiny_
     from tests.agent.conftest import write_goal
 
     data = _long_rows(tmp_path / "long.jsonl")
-    training = {"memory_limit_gb": 0.02, "max_seq_len": 1024, "max_steps": 4, "learning_rate": 0.01}
+    training = {"memory_limit_gb": 0.02, "max_seq_len": 1024, "max_steps": 4, "learning_rate": 0.01} | MASKED
     goal = write_goal(
         tmp_path / "goal",
         tiny_llama,
