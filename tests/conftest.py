@@ -158,3 +158,12 @@ def run_in_process() -> Callable[[Path], Any]:
     from openlora.trainer.main import run_training
 
     return run_training
+
+
+@pytest.fixture
+def online(monkeypatch: pytest.MonkeyPatch) -> None:
+    """huggingface_hub read HF_HUB_OFFLINE=1 (set above, before any import) at import: lift it for a
+    test that talks to the local stand-in Hub."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -30,12 +29,7 @@ from openlora.tools.context import ToolContext
 from openlora.tools.launch_run import launch_run
 from openlora.tools.stop_run import stop_run
 from openlora.trainer.config import TrainConfig
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.fixtures.local_servers import free_port
 
 
 class _Capture(BaseHTTPRequestHandler):

@@ -16,6 +16,7 @@ from openlora.observability.grafana import post_annotation
 from openlora.tools.registry import TOOL_NAMES
 from openlora.trainer.result import RunStatus
 from openlora.trainer.rundir import GoalDir
+from tests.fixtures.local_servers import free_port
 
 ODD = [
     '"}\\n{x="1',
@@ -26,12 +27,6 @@ ODD = [
     "\x00\x01",
     "{{run}}",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _scrape(port: int) -> str:
@@ -89,7 +84,7 @@ def test_the_label_vocabularies_are_the_registry_and_the_enums():
 def test_hostile_strings_never_become_series_and_the_endpoint_is_loopback_only(tmp_path):
     for n in range(3):
         _hostile_run(tmp_path, f"run-{n}")
-    port = _free_port()
+    port = free_port()
     server, _ = serve(tmp_path, port)
     try:
         assert server.server_address[0] == "127.0.0.1"
@@ -123,7 +118,7 @@ def test_training_series_follow_appended_lines_a_half_written_line_and_a_rewritt
     follow appends, wait for a line's newline, and start over when the file is rewritten shorter."""
     attempt = GoalDir(tmp_path / "grow").attempt(1)
     attempt.root.mkdir(parents=True)
-    port = _free_port()
+    port = free_port()
     server, _ = serve(tmp_path, port)
 
     def append(text: str) -> None:
@@ -164,8 +159,8 @@ def test_any_address_but_loopback_needs_a_bearer_token(tmp_path):
 
     _hostile_run(tmp_path, "run-0")
     with pytest.raises(ValueError, match="OPENLORA_METRICS_TOKEN"):
-        serve(tmp_path, _free_port(), "0.0.0.0")
-    port = _free_port()
+        serve(tmp_path, free_port(), "0.0.0.0")
+    port = free_port()
     server, _ = serve(tmp_path, port, "127.0.0.1", token="s3cret-token")
     url = f"http://127.0.0.1:{port}/metrics"
     try:

@@ -51,14 +51,6 @@ def hub():
     server.stop()
 
 
-@pytest.fixture
-def online(monkeypatch):
-    """In this process huggingface_hub read HF_HUB_OFFLINE=1 (tests/conftest.py) at import: lift it."""
-    from huggingface_hub import constants
-
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-
-
 def _fetch(hub: FakeHub, cache: Path, **settings) -> Path:
     return fetch_dataset(HubDatasetRequest(REPO, **settings), cache_dir=cache, endpoint=hub.url)
 

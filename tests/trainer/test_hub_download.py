@@ -32,14 +32,6 @@ def hub(tiny_llama: Path):
     server.stop()
 
 
-@pytest.fixture
-def online(monkeypatch):
-    """In this process huggingface_hub read HF_HUB_OFFLINE=1 (tests/conftest.py) at import: lift it."""
-    from huggingface_hub import constants
-
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-
-
 def _download(hub: FakeHub, cache: Path, **kwargs) -> Path:
     return download_model(kwargs.pop("repo_id", REPO), cache_dir=cache, endpoint=hub.url, **kwargs)
 

@@ -14,16 +14,15 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
+from tests.fixtures.local_servers import free_port, wait_http
 
 CHROMIUM = Path("/usr/bin/chromium")
 MESSAGE = "hello"
@@ -35,28 +34,6 @@ def _missing(what: str) -> NoReturn:
     if os.environ.get("OPENLORA_REQUIRE_CHROMIUM") == "1":
         pytest.fail(f"{what} (.ci/run installs Debian's chromium)")
     pytest.skip(f"{what}; .ci/run installs it")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_http(url: str, server: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if server.poll() is not None:
-            raise AssertionError(f"tui --web exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{url} did not answer within {timeout:.0f} s:\n{log.read_text()}")
-        time.sleep(0.2)
 
 
 def _listening_addresses(pid: int, port: int) -> set[str]:
@@ -177,12 +154,12 @@ def test_web_tui_in_chromium(tmp_path):
         _missing("playwright is not installed (pip install -e .[dev])")
     from PIL import Image, ImageChops
 
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
     url = f"http://127.0.0.1:{port}/"
     server = _start_server(tmp_path, port, log)
     try:
-        _wait_http(url, server, log)
+        wait_http(url, server, log, name="tui --web")
         assert _listening_addresses(server.pid, port) == {"127.0.0.1"}
         before, after = _type_in_browser(url, log, tmp_path)
         _check_not_blank(before)

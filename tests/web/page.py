@@ -12,18 +12,17 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+
+from tests.fixtures.local_servers import free_port, wait_http
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Chromium always reaches loopback directly; everything else goes to a dead proxy (no internet here).
@@ -43,12 +42,6 @@ def require_browser() -> None:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         missing("playwright is not installed (pip install -e .[dev])")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def agent() -> str:
@@ -87,7 +80,7 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        wait_http(self.url, self.process, self.log, timeout)
+        wait_http(self.url, self.process, self.log, timeout, name="web")
 
     def kill(self) -> None:
         """SIGKILL the server's process group (the runs it started have their own sessions)."""
@@ -105,22 +98,6 @@ class Server:
 
     def output(self) -> str:
         return "".join(p.read_text(errors="replace") for p in sorted(self.folder.glob("server-*.log")))
-
-
-def wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"web exited with {process.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{url} did not answer within {timeout:.0f} s:\n{log.read_text()}")
-        time.sleep(0.3)
 
 
 @contextlib.contextmanager
