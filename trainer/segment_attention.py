@@ -48,7 +48,8 @@ def segment_attention_forward(
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     segments = kwargs.pop(SEGMENTS_KWARG, None)
-    window = getattr(module, "sliding_window", None)
+    # mistral and phi3 pass the window as an argument, qwen2/qwen3 keep it on the module
+    window = kwargs.get("sliding_window") or getattr(module, "sliding_window", None)
     if segments is None or (window and max(max(row) for row in segments) > window):
         return sdpa_attention_forward(
             module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs

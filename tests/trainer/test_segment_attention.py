@@ -77,16 +77,19 @@ def test_a_family_without_the_attention_interface_keeps_the_mask(tmp_path):
 
 
 def test_a_sliding_window_shorter_than_an_example_falls_back_to_the_mask(tmp_path):
+    """mistral passes its config's window to the attention function (qwen2/qwen3 keep it on the
+    layer, which the function reads too)."""
     model = AutoModelForCausalLM.from_pretrained(
         build_tiny_model(tmp_path, "mistral"), attn_implementation="sdpa"
     )
     model.eval()
+    model.config.sliding_window = 4  # shorter than most examples: slices would ignore the window
     batch, _ = _packed_batch()
     reference = _logits(model, batch, per_example=False)
     assert segment_attention.enable(model)
-    for layer in model.model.layers:
-        layer.self_attn.sliding_window = 4  # shorter than most examples: slices would ignore the window
     torch.testing.assert_close(_logits(model, batch, per_example=True), reference, atol=0, rtol=0)
+    model.config.sliding_window = None
+    assert not torch.allclose(_logits(model, batch, per_example=False), reference)  # the window mattered
 
 
 def test_training_gives_the_same_loss_trace_with_per_example_attention_as_with_the_mask(
