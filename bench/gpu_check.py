@@ -50,6 +50,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # for `bench` and the test fixtures' tokenizer
 
+from bench.workload import make_dataset, training_settings  # noqa: E402  (standard library only)
+
 DEFAULT_OUT = REPO / "bench" / "results" / "gpu_check.json"
 DASHBOARD = REPO / "dashboards" / "openlora.json"
 REFUSED = 2
@@ -67,19 +69,6 @@ LLAMA_1B: dict[str, int] = {
     "max_position_embeddings": 2048,
 }
 TRAIN_ON: dict[str, Any] = {"device": "cuda", "precision": "bf16"}
-TRAINING: dict[str, Any] = {  # as bench/trainer_throughput.py's settings
-    "val_fraction": 0.0,
-    "max_seq_len": 512,
-    "batch_size": 4,
-    "learning_rate": 2e-4,
-    "warmup_steps": 1,
-    "lr_scheduler": "cosine",
-    "lora_r": 8,
-    "lora_alpha": 16,
-    "save_every": 10**6,
-    "eval_every": 10**6,
-    "seed": 0,
-}
 # 256 × 1024 tokens on the 1B llama: the logits alone are ~80 GiB, the activations several times that.
 OOM_TRAINING: dict[str, Any] = {
     "learning_rate": 1e-4,
@@ -90,7 +79,6 @@ OOM_TRAINING: dict[str, Any] = {
     "save_every": 1000,
     "eval_every": 1000,
 }
-USERS = ("alice", "bob", "carol", "dave", "erin")
 NVML_FIELDS = ("gpu_util_pct", "gpu_mem_used_mb", "gpu_temp_c", "gpu_power_w")
 # check f: bench/trainer_throughput.py's own settings (its defaults) on the embedded SmolLM2
 THROUGHPUT_RUN: dict[str, Any] = {
@@ -130,9 +118,9 @@ class Workspace:
         return self.root / "runs"
 
     def dataset(self) -> Path:
-        """Log-summary pairs (see :func:`write_pairs`), made once."""
+        """Log-summary pairs (bench/workload.py's, as the throughput bench trains), made once."""
         if self._data is None:
-            self._data = write_pairs(self.root / "pairs.jsonl", rows=320, seed=0)
+            self._data = make_dataset(self.root / "pairs.jsonl", rows=320, seed=0)
         return self._data
 
     def llama(self) -> Path:
@@ -145,28 +133,6 @@ class Workspace:
 # ----------------------------------------------------------------------------------------- helpers
 def progress(line: str) -> None:
     print(f"[gpu_check] {line}", file=sys.stderr, flush=True)
-
-
-def write_pairs(path: Path, rows: int, seed: int) -> Path:
-    """Prompt/response pairs whose prompts hold 1–9 sshd log lines, so lengths vary a lot (the data of
-    bench/trainer_throughput.py, made here so checks a–e do not import that benchmark)."""
-    import random
-
-    rng = random.Random(seed)
-    lines = []
-    for _ in range(rows):
-        events = [
-            f"Nov 28 1{rng.randint(0, 9)}:{rng.randint(10, 59)}:{rng.randint(10, 59)} "
-            f"web-0{rng.randint(1, 5)} sshd[{rng.randint(1000, 60000)}]: "
-            f"Failed password for {rng.choice(USERS)} from 203.0.113.{rng.randint(2, 250)} "
-            f"port {rng.randint(1024, 65000)} ssh2"
-            for _ in range(rng.choice([1, 1, 2, 3, 5, 9]))
-        ]
-        prompt = "Summarise these log events and rate the severity.\n" + "\n".join(events)
-        response = f"{len(events)} failed SSH logins. Severity: {'high' if len(events) > 2 else 'medium'}."
-        lines.append(json.dumps({"prompt": prompt, "response": response}))
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def free_cuda() -> None:
@@ -247,8 +213,8 @@ def train(ws: Workspace, name: str, base: str, **extra: Any) -> dict[str, Any]:
     from openlora.trainer.rundir import RunDir, write_json_atomic
 
     run = ws.runs_root / name
-    settings = {"name": name, "base_model": base, "dataset": str(ws.dataset()), "max_steps": ws.steps}
-    config = parse_config({**TRAINING, **settings, **TRAIN_ON, **extra}, "gpu_check")
+    settings = training_settings(name, base, ws.dataset(), ws.steps)
+    config = parse_config({**settings, **TRAIN_ON, **extra}, "gpu_check")
     run.mkdir(parents=True)
     write_json_atomic(RunDir(run).spec, config.model_dump())
     began = time.perf_counter()

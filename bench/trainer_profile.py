@@ -26,7 +26,7 @@ from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.trainer_throughput import make_dataset
+from bench.workload import make_dataset, training_settings
 from openlora.trainer.config import EMBEDDED_BASE, parse_config
 from openlora.trainer.recipe import PHASES, LoRARecipe
 from openlora.trainer.rundir import RunDir
@@ -42,23 +42,7 @@ def _recipe(workdir: Path, model: str, steps: int, batch_size: int, max_seq_len:
     else:
         base = EMBEDDED_BASE
     data = make_dataset(workdir / "data.jsonl", rows=160, seed=0)
-    settings = {
-        "name": "profile",
-        "base_model": base,
-        "dataset": str(data),
-        "val_fraction": 0.0,
-        "max_seq_len": max_seq_len,
-        "batch_size": batch_size,
-        "max_steps": steps,
-        "learning_rate": 2e-4,
-        "warmup_steps": 1,
-        "lr_scheduler": "cosine",
-        "lora_r": 8,
-        "lora_alpha": 16,
-        "save_every": 10**6,
-        "eval_every": 10**6,
-        "seed": 0,
-    }
+    settings = training_settings("profile", base, data, steps, max_seq_len, batch_size)
     run = workdir / "run"
     run.mkdir()
     recipe = LoRARecipe(RunDir(run), parse_config(settings, "profile"))

@@ -41,7 +41,6 @@ import argparse
 import json
 import math
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -65,6 +64,7 @@ from bench.trainer_flops import (
     per_example_attention,
     per_step,
 )
+from bench.workload import make_dataset, training_settings
 from openlora.trainer.config import EMBEDDED_BASE, parse_config
 from openlora.trainer.data import IGNORE_INDEX, Example, tokenize_file
 from openlora.trainer.data_files import ColumnMap, read_records
@@ -73,27 +73,6 @@ from openlora.trainer.models import apply_lora, load_base_model, load_tokenizer,
 from openlora.trainer.rundir import RunDir, read_events, write_json_atomic
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-HOSTS = ["web-01", "db-02", "vpn-gw", "mail-03", "fw-edge"]
-USERS = ["alice", "bob", "carol", "dave", "erin"]
-
-
-def make_dataset(path: Path, rows: int, seed: int) -> Path:
-    """Log-summary pairs whose prompts hold 1–9 log lines, so example lengths vary a lot."""
-    rng = random.Random(seed)
-    lines = []
-    for _ in range(rows):
-        events = [
-            f"Nov 28 1{rng.randint(0, 9)}:{rng.randint(10, 59)}:{rng.randint(10, 59)} {rng.choice(HOSTS)} "
-            f"sshd[{rng.randint(1000, 60000)}]: Failed password for {rng.choice(USERS)} from "
-            f"203.0.113.{rng.randint(2, 250)} port {rng.randint(1024, 65000)} ssh2"
-            for _ in range(rng.choice([1, 1, 2, 3, 5, 9]))
-        ]
-        prompt = "Summarise these log events and rate the severity.\n" + "\n".join(events)
-        response = f"{len(events)} failed SSH logins. Severity: {'high' if len(events) > 2 else 'medium'}."
-        lines.append(json.dumps({"prompt": prompt, "response": response}))
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def matmul_peak_gflops(size: int = 1536, repeats: int = 8, device: str = "cpu") -> float:
@@ -385,24 +364,8 @@ def run_trl(
 
 
 def _settings(args: argparse.Namespace, base: str, data: Path) -> dict[str, Any]:
-    """The training config every trainer runs."""
-    return {
-        "name": "bench",
-        "base_model": base,
-        "dataset": str(data),
-        "val_fraction": 0.0,
-        "max_seq_len": args.max_seq_len,
-        "batch_size": args.batch_size,
-        "max_steps": args.steps,
-        "learning_rate": 2e-4,
-        "warmup_steps": 1,
-        "lr_scheduler": "cosine",
-        "lora_r": 8,
-        "lora_alpha": 16,
-        "save_every": 10**6,
-        "eval_every": 10**6,
-        "seed": 0,
-    }
+    """The training config every trainer runs (bench/workload.py's, at the command line's sizes)."""
+    return training_settings("bench", base, data, args.steps, args.max_seq_len, args.batch_size)
 
 
 def _replay_openlora(

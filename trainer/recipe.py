@@ -89,13 +89,11 @@ class LoRARecipe:
         self.micro_batch = MicroBatchOrder(data, cfg.batch_size, cfg.seed)
 
         model = load_base_model(source, cfg, self.use_cuda, self.autocast_dtype or torch.float32)
-        per_example = self.per_example_attention = (
-            cfg.packed_attention == "per_example" and segment_attention.enable(model)
-        )
+        self.per_example_attention = cfg.packed_attention == "per_example" and segment_attention.enable(model)
         torch.manual_seed(cfg.seed)
         self.model = apply_lora(model, cfg)
         self.model.train()
-        self.loss_fn = LabelledTokenLoss(self.model, per_example_attention=per_example)
+        self.loss_fn = LabelledTokenLoss(self.model, per_example_attention=self.per_example_attention)
         self.trainable = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = optim.build_optimizer(self.trainable, cfg)
         self.total_steps = total_steps(cfg, self.batches_per_epoch)
@@ -204,11 +202,8 @@ class LoRARecipe:
             total += loss.detach()
         return float(total), label_tokens, real_tokens
 
+    @record_function(PHASE_OPTIMIZER)
     def _optimizer_step(self) -> None:
-        with record_function(PHASE_OPTIMIZER):
-            self._apply_gradients()
-
-    def _apply_gradients(self) -> None:
         if self.scaler is not None:
             self.scaler.step(self.optimizer)
             self.scaler.update()
