@@ -210,7 +210,9 @@ class Facts:
 
     @property
     def batches_per_epoch(self) -> int:
-        return math.ceil(self.sequences(self.train_rows) / self.config.batch_size)
+        """Global batches an epoch holds (under torchrun each of the processes takes batch_size)."""
+        world = self.config.launcher.processes() if self.config.launcher.kind == "torchrun" else 1
+        return math.ceil(self.sequences(self.train_rows) / (self.config.batch_size * world))
 
     @property
     def steps(self) -> int:

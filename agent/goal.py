@@ -120,6 +120,32 @@ class PublishSettings(_Strict):
         return value
 
 
+class Resources(_Strict):
+    """What the goal's supervisor reserves as a Ray task (``run --ray``); unset: from its training."""
+
+    num_cpus: float | None = Field(
+        None,
+        gt=0,
+        le=1024,
+        description="CPUs to reserve; unset: training.num_threads (1 when unset) per trainer process.",
+    )
+    num_gpus: float | None = Field(
+        None,
+        ge=0,
+        le=64,
+        description=(
+            "GPUs to reserve, fractions allowed (0.25: four goals share a GPU); unset: one per trainer "
+            "process when training.device is cuda (or auto on a cluster with GPUs), else none."
+        ),
+    )
+    memory_gb: float | None = Field(
+        None,
+        gt=0,
+        le=4096,
+        description="Memory to reserve in GiB; unset: training.memory_limit_gb, else none.",
+    )
+
+
 class Goal(_Strict):
     """A supervised fine-tuning goal."""
 
@@ -176,6 +202,9 @@ class Goal(_Strict):
     bad_data: Literal["stop", "warn"] = Field(
         "stop",
         description="stop: refuse data that does not parse or looks like noise; warn: train anyway.",
+    )
+    resources: Resources = Field(
+        default_factory=Resources, description="What the supervisor reserves on a Ray cluster (run --ray)."
     )
 
     @model_validator(mode="after")

@@ -448,6 +448,7 @@ UNJUDGED: dict[str, str] = {
     "device": "checked by the config model and the trainer's device probe",
     "load_in_4bit": "checked by the config model (needs CUDA)",
     "keep_checkpoints": "costs disk only",
+    "launcher": "how many processes train is the person's choice; steps and passes count its global batch",
     "outputs": "export formats, checked when the run completes",
     "gguf_types": "export precisions, checked when the run completes",
 }

@@ -46,7 +46,8 @@ def latest_run_root(runs: Path, goal: Goal) -> Path:
     return candidates[-1]
 
 
-def _run_root(goal: Goal, runs: Path, resume: bool, run_root: Path | None) -> Path:
+def choose_run_root(goal: Goal, runs: Path, resume: bool, run_root: Path | None) -> Path:
+    """The run folder of a run (or resume): the given one, the latest of the goal, or a new one."""
     if resume:
         return run_root or latest_run_root(runs, goal)
     root = run_root or unique_run_dir(runs, goal.name)
@@ -106,7 +107,7 @@ def run_goal(
             f"{goal_path}: approval is 'ask' but nobody can answer here; use `openlora-agent tui`, "
             "run in an interactive terminal, or set approval: auto"
         )
-    root = _run_root(goal, runs, resume, run_root)
+    root = choose_run_root(goal, runs, resume, run_root)
     root.mkdir(parents=True, exist_ok=True)
     GoalDir(root).supervisor_pid.write_text(f"{os.getpid()}\n", encoding="utf-8")  # fronts check it lives
     if approve is None and approvals is not None and goal.approval == "ask":

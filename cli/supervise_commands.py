@@ -1,7 +1,8 @@
 """``run``: pursue a goal unattended; proposals wait in the run folder (and the terminal, when attached).
 
 What it is for: handing GOAL.yaml to the supervisor (``openlora.agent.runner.run_goal``), printing its
-outcome, and asking approve / edit / veto on stdin when the goal says ``approval: ask``.
+outcome, and asking approve / edit / veto on stdin when the goal says ``approval: ask``; with ``--ray``,
+handing several goals to ``ray_commands`` (one Ray task each).
 What it is not for: any supervision logic (diagnosis, fixes, relaunches live in ``openlora.agent``), the
 TUI's approval screen (``openlora.tui``), or training a run by hand (``train_commands``).
 """
@@ -18,7 +19,10 @@ from openlora.cli.common import fail
 
 
 def run(
-    goal_path: Annotated[Path, typer.Argument(metavar="GOAL.yaml", help="The goal to pursue.")],
+    goal_paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="GOAL.yaml", help="The goal to pursue (several: with --ray, at once)."),
+    ],
     runs_root: Annotated[Path, typer.Option("--runs", help="Folder that receives the run folder.")] = Path(
         "runs"
     ),
@@ -41,16 +45,35 @@ def run(
             "--offline", help="Never download: a hub base_model or dataset must be in the local HF cache."
         ),
     ] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="local|ADDRESS",
+            help=(
+                "Supervise each goal as a Ray task: 'local' starts a cluster of this machine's cores for "
+                "the call; an address (auto, HOST:PORT, ray://HOST:10001) joins a running one."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Pursue a goal unattended: train, watch, diagnose, fix, relaunch, export, report."""
     from openlora.agent.goal import GoalError
     from openlora.agent.runner import RunError, run_goal
     from openlora.cli.serve_commands import start_metrics
 
+    if ray_address is None and len(goal_paths) > 1:
+        fail("several goals run at once on Ray: add --ray local (or --ray ADDRESS of a cluster)")
+    if run_dir is not None and len(goal_paths) > 1:
+        fail("--run-dir names one run folder; give one goal with it")
     if metrics_port is not None:
         start_metrics(runs_root, metrics_port, metrics_host)
         typer.echo(f"[metrics] http://{metrics_host}:{metrics_port}/metrics", err=True)
+    if ray_address is not None:
+        from openlora.cli.ray_commands import run_on_ray
 
+        raise typer.Exit(run_on_ray(goal_paths, runs_root, ray_address, resume_run, run_dir, offline))
+    (goal_path,) = goal_paths
     try:
         final = run_goal(
             goal_path,

@@ -1,8 +1,9 @@
 """``launch_run``: start the trainer subprocess for an attempt, or reattach to the one running.
 
-This is the seam for other launchers: the trainer is ``python -m openlora.trainer RUN_DIR`` (started
-through the warm fork server of ``trainer.spawner`` when it can be) and needs only the run folder,
-so torchrun, ``accelerate launch`` or a cluster job could start it instead.
+This is the seam for launchers: the trainer is ``python -m openlora.trainer RUN_DIR`` (started
+through the warm fork server of ``trainer.spawner`` when it can be) and needs only the run folder.
+A config with ``launcher: {kind: torchrun}`` starts ``python -m openlora.trainer.ddp_launch RUN_DIR``
+instead, which runs the same entry point under ``torchrun --standalone --nproc_per_node N`` (DDP).
 A ``trainer.pid`` file (pid and process start time) makes launching idempotent: a second call while
 the trainer lives, or after it finished, never starts another one.
 """
@@ -59,6 +60,7 @@ def launch_run(
     if not rd.spec.exists():
         write_json_atomic(rd.spec, resolved.model_dump())
     env = {**os.environ, "TQDM_DISABLE": "1"}
-    pid = spawner.spawn("openlora.trainer", [str(run_dir)], rd.trainer_log, env)
+    entry = "openlora.trainer.ddp_launch" if resolved.launcher.kind == "torchrun" else "openlora.trainer"
+    pid = spawner.spawn(entry, [str(run_dir)], rd.trainer_log, env)
     write_json_atomic(rd.trainer_pid, {"pid": pid, "create_time": psutil.Process(pid).create_time()})
     return {"attempt": attempt, "pid": pid, "reattached": False, "finished": False}

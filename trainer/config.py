@@ -31,6 +31,49 @@ class ConfigError(ValueError):
     """The training config is invalid; the message names the field and the bad value."""
 
 
+class LauncherConfig(BaseModel):
+    """How the trainer's processes are started: one process, or ``torchrun`` with several (DDP)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    kind: Literal["process", "torchrun"] = Field(
+        "process",
+        description=(
+            "process: one trainer process; torchrun: `torchrun --standalone --nproc_per_node N -m "
+            "openlora.trainer RUN_DIR` (DDP: gloo on CPU, nccl on CUDA; batch_size and grad_accum are per "
+            "process, so the global batch is batch_size x grad_accum x N)."
+        ),
+    )
+    nproc_per_node: int | Literal["auto"] = Field(
+        "auto",
+        description="Processes for torchrun: a number from 1 to 64, or auto (every visible GPU; 1 on CPU).",
+    )
+    timeout_s: float = Field(
+        300.0,
+        ge=150.0,
+        le=7200.0,
+        description=(
+            "Longest a rank waits in a collective for the others (gloo/nccl timeout): bounds a hang on a "
+            "stuck rank; above the supervisor's longest hold (120 s)."
+        ),
+    )
+
+    @field_validator("nproc_per_node")
+    @classmethod
+    def _bounded_nproc(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and not 1 <= value <= 64:
+            raise ValueError("must be auto or a number of processes from 1 to 64")
+        return value
+
+    def processes(self) -> int:
+        """How many processes torchrun starts (``auto``: every visible GPU, at least one)."""
+        if self.nproc_per_node != "auto":
+            return int(self.nproc_per_node)
+        import torch
+
+        return max(1, torch.cuda.device_count()) if torch.cuda.is_available() else 1
+
+
 class TrainConfig(BaseModel):
     """Everything one LoRA training run needs, resolved and bounded."""
 
@@ -214,7 +257,16 @@ class TrainConfig(BaseModel):
         description="Precisions of the merged GGUF export (the gguf package cannot write k-quants).",
     )
     num_threads: int | None = Field(
-        None, ge=1, le=1024, description="torch CPU threads; unset uses torch's default."
+        None,
+        ge=1,
+        le=1024,
+        description="torch CPU threads; unset uses torch's default (per process under torchrun).",
+    )
+    launcher: LauncherConfig = Field(
+        default_factory=LauncherConfig,
+        description=(
+            "How the trainer starts: {kind: process} (default) or {kind: torchrun, nproc_per_node: N|auto}."
+        ),
     )
 
     @field_validator("revision", "dataset_revision")

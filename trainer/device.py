@@ -17,11 +17,14 @@ import torch
 from openlora.trainer.config import TrainConfig
 
 
-def pick_device(config: TrainConfig) -> torch.device:
-    """CUDA when asked for (or ``auto`` with a GPU present), else CPU."""
+def pick_device(config: TrainConfig, cuda_index: int | None = None) -> torch.device:
+    """CUDA when asked for (or ``auto`` with a GPU present), else CPU; ``cuda_index`` picks the GPU
+    (a DDP rank's local rank)."""
     use_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
     if config.device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device: cuda was asked for but torch sees no CUDA device")
+    if use_cuda and cuda_index is not None:
+        return torch.device("cuda", cuda_index)
     return torch.device("cuda" if use_cuda else "cpu")
 
 

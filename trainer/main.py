@@ -43,25 +43,29 @@ def run_training(
     """Train the run in ``root`` (resuming from its newest complete checkpoint) and record the result.
 
     ``adjust`` may change the set-up recipe before training (the learning-rate probe's schedule);
-    ``export=False`` writes no outputs.
+    ``export=False`` writes no outputs. Under torchrun (``RANK``/``WORLD_SIZE`` set) this is one rank:
+    rank 0 writes ``result.json``; another rank writes ``rank-N.result.json`` only when it fails.
     """
+    from openlora.trainer import ranks as rank_group
     from openlora.trainer.guards import StopFlag, memory_limit
     from openlora.trainer.recipe import LoRARecipe
 
     run_dir = RunDir(root)
-    run_dir.result.unlink(missing_ok=True)
+    ranks = rank_group.from_env()
+    outcome_file = run_dir.result if ranks.is_main else run_dir.rank_result(ranks.rank)
+    outcome_file.unlink(missing_ok=True)
     stop = StopFlag()
     stop.install()
     recipe: LoRARecipe | None = None
     try:
         config = load_spec(run_dir)
-        recipe = LoRARecipe(run_dir, config, stop)
+        recipe = LoRARecipe(run_dir, config, stop, ranks)
         recipe.setup()
         if adjust is not None:
             adjust(recipe)
         with memory_limit(config.memory_limit_gb):
             result = recipe.train()
-        if result.status == RunStatus.COMPLETED and export:
+        if result.status == RunStatus.COMPLETED and export and ranks.is_main:
             result = recipe.export_outputs(result)
     except BaseException as exc:
         result = failure_result(exc, recipe)
@@ -69,7 +73,9 @@ def run_training(
         stop.restore()
         if recipe is not None:
             recipe.cleanup()
-    result.write(run_dir.result)
+        ranks.stop()
+    if ranks.is_main or result.status != RunStatus.COMPLETED:
+        result.write(outcome_file)
     return result
 
 
@@ -98,6 +104,14 @@ def failure_result(exc: BaseException, recipe: object) -> RunResult:
                 memory_limit_gb=config.memory_limit_gb,
             )
         return RunResult(RunStatus.OOM, f"out of memory at step {step + 1}", step=step, evidence=evidence)
+    if _collective_failed(exc, recipe):
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        return RunResult(
+            RunStatus.ERROR,
+            f"a collective with the other ranks failed at step {step + 1}: {first}",
+            step=step,
+            evidence={"kind": "distributed", "error": first},
+        )
     if isinstance(exc, KeyboardInterrupt):
         return RunResult(RunStatus.KILLED, "interrupted before training started", step=step)
     tail = traceback.format_exception(exc)[-6:]
@@ -110,6 +124,20 @@ def failure_result(exc: BaseException, recipe: object) -> RunResult:
         step=step,
         evidence={"kind": kind, "traceback_tail": tail},
     )
+
+
+_COLLECTIVE_MARKERS = ("gloo", "nccl", "connection", "timed out", "timeout", "broken pipe", "peer")
+
+
+def _collective_failed(exc: BaseException, recipe: object) -> bool:
+    """Whether ``exc`` is a DDP collective failing (a peer rank went away or hung)."""
+    ranks = getattr(recipe, "ranks", None)
+    if ranks is None or not ranks.distributed or not isinstance(exc, RuntimeError):
+        return False
+    import torch.distributed as dist
+
+    text = str(exc).lower()
+    return isinstance(exc, dist.DistError) or any(marker in text for marker in _COLLECTIVE_MARKERS)
 
 
 def main(argv: list[str] | None = None) -> int:

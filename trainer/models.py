@@ -211,8 +211,10 @@ def apply_lora(model: Any, config: TrainConfig) -> Any:
 
     targets = config.target_modules or default_target_modules(model)
     if config.load_in_4bit:
-        model = prepare_model_for_kbit_training(
-            model, use_gradient_checkpointing=config.gradient_checkpointing
+        model = prepare_model_for_kbit_training(  # non-reentrant checkpointing: the form DDP works with
+            model,
+            use_gradient_checkpointing=config.gradient_checkpointing,
+            gradient_checkpointing_kwargs={"use_reentrant": False},
         )
     elif config.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})

@@ -4,6 +4,8 @@ One class owns one run and its loop: it prepares data and model, runs AdamW with
 schedule, gradient accumulation and clipping, guards against NaN and divergence, polls live
 patches between steps, evaluates, commits checkpoints and writes the adapter. Everything it
 observes goes to ``metrics.jsonl``; how the run ended is returned as a :class:`RunResult`.
+Under torchrun each rank runs this same loop on its share of every global batch (see ``batches``);
+the few collectives it needs (``ranks``) are no-ops in one process, and only rank 0 writes files.
 Not here: what a checkpoint holds and how resume restores it (``checkpoint_state``), how a patch
 changes the optimizer (``live_patch``), the schedule (``optim``), data order (``batches``),
 exporting outputs (``outputs``); exceptions (data errors, OOM, bad models) are classified by
@@ -13,6 +15,7 @@ exporting outputs (``outputs``); exceptions (data errors, OOM, bad models) are c
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Any
 
@@ -23,6 +26,7 @@ from tqdm import tqdm
 from openlora.trainer import (
     checkpoint_state,
     checkpoints,
+    ddp,
     device,
     hold,
     live_patch,
@@ -38,6 +42,7 @@ from openlora.trainer.divergence import DivergenceWatch
 from openlora.trainer.guards import StopFlag
 from openlora.trainer.loss import LabelledTokenLoss
 from openlora.trainer.models import apply_lora, fetch_source, load_base_model, load_tokenizer, resolve_source
+from openlora.trainer.ranks import RankGroup
 from openlora.trainer.result import RunResult, RunStatus
 from openlora.trainer.rundir import RunDir
 from openlora.trainer.telemetry import HardwareProbe, MetricsWriter
@@ -53,13 +58,21 @@ PHASES = (PHASE_DATA, PHASE_FORWARD, PHASE_BACKWARD, PHASE_OPTIMIZER, PHASE_TELE
 
 
 class LoRARecipe:
-    """Single-device LoRA training over a run directory."""
+    """LoRA training over a run directory: one device, or one rank of a DDP run."""
 
-    def __init__(self, run_dir: RunDir, config: TrainConfig, stop: StopFlag | None = None) -> None:
+    def __init__(
+        self,
+        run_dir: RunDir,
+        config: TrainConfig,
+        stop: StopFlag | None = None,
+        ranks: RankGroup | None = None,
+    ) -> None:
         self.run_dir = run_dir
         self.config = config
         self.stop = stop if stop is not None else StopFlag()
-        self.metrics = MetricsWriter(run_dir.metrics)
+        self.ranks = ranks if ranks is not None else RankGroup()
+        self.metrics = MetricsWriter(run_dir.metrics if self.ranks.is_main else None)
+        self.ddp: torch.nn.parallel.DistributedDataParallel | None = None
         self.step = 0
         self.micro_batches_done = 0
         self.divergence = DivergenceWatch(config.diverge_factor, config.diverge_patience)
@@ -75,18 +88,19 @@ class LoRARecipe:
         cfg = self.config
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
-        self.device = device.pick_device(cfg)
+        self.device = device.pick_device(cfg, self.ranks.local_rank if self.ranks.distributed else None)
         self.use_cuda = self.device.type == "cuda"
+        self.ranks.start(self.use_cuda, cfg.launcher.timeout_s)
         self.autocast_dtype = device.autocast_dtype(self.use_cuda, cfg.precision)
         device.seed_everything(cfg.seed)
 
         progress = self._download_progress
         source = self.source = fetch_source(resolve_source(cfg), progress)
         self.tokenizer = load_tokenizer(source)
-        data = prepare_data(cfg, self.tokenizer)
+        data = prepare_data(cfg, self.tokenizer, self.ranks.world)
         self.train_seqs, self.val_seqs, self.stats = data.train_seqs, data.val_seqs, data.stats
         self.batches_per_epoch = data.batches_per_epoch
-        self.micro_batch = MicroBatchOrder(data, cfg.batch_size, cfg.seed)
+        self.micro_batch = MicroBatchOrder(data, cfg.batch_size, cfg.seed, self.ranks.rank, self.ranks.world)
 
         model = load_base_model(source, cfg, self.use_cuda, self.autocast_dtype or torch.float32)
         self.per_example_attention = cfg.packed_attention == "per_example" and segment_attention.enable(model)
@@ -95,6 +109,9 @@ class LoRARecipe:
         self.model.train()
         self.loss_fn = LabelledTokenLoss(self.model, per_example_attention=self.per_example_attention)
         self.trainable = [p for p in self.model.parameters() if p.requires_grad]
+        if self.ranks.distributed:
+            self.ddp = ddp.wrap(self.model, self._loss_sum, self.ranks, self.device, self.trainable)
+            torch.manual_seed(cfg.seed + self.ranks.rank)  # LoRA dropout differs by rank, as data does
         self.optimizer = optim.build_optimizer(self.trainable, cfg)
         self.total_steps = total_steps(cfg, self.batches_per_epoch)
         self.scheduler = optim.build_scheduler(self.optimizer, cfg, self.total_steps)
@@ -122,7 +139,19 @@ class LoRARecipe:
             target_modules=sorted(self.model.peft_config["default"].target_modules),
             packed_attention="per_example" if self.per_example_attention else "masked",
             dataset=self.stats.__dict__ if self.stats else None,
+            **self._ranks_at_start(),
         )
+
+    def _ranks_at_start(self) -> dict[str, Any]:
+        """Under DDP: the ranks, their pids and the global batch (a collective: every rank calls it)."""
+        if not self.ranks.distributed:
+            return {}
+        cfg = self.config
+        return {
+            "ranks": self.ranks.world,
+            "rank_pids": self.ranks.gather(os.getpid()),
+            "global_batch": cfg.batch_size * cfg.grad_accum * self.ranks.world,
+        }
 
     def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
         return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
@@ -140,7 +169,7 @@ class LoRARecipe:
         )
         try:
             while self.step < self.total_steps:
-                if self.stop:
+                if self.ranks.any(bool(self.stop), self.device):  # every rank stops at the same step
                     return self._stopped()
                 outcome = self._train_step()
                 bar.update(1)
@@ -157,8 +186,11 @@ class LoRARecipe:
     def _between_steps(self) -> None:
         """After a step: wait out a hold, apply a live patch, evaluate and checkpoint when due."""
         with record_function(PHASE_CONTROL):
-            self._wait_while_held()
-            patch = live_patch.poll_patch(self.control, self.metrics, self.step)
+            patch = None
+            if self.ranks.is_main:  # the other ranks wait for its patch (or None) in the broadcast
+                self._wait_while_held()
+                patch = live_patch.poll_patch(self.control, self.metrics, self.step)
+            patch = self.ranks.broadcast(patch)
             if patch is not None:
                 self.apply_patch(patch)
         if self.val_seqs and self.step % self.live["eval_every"] == 0:
@@ -178,29 +210,48 @@ class LoRARecipe:
         if started:
             self.metrics.write("held", step=self.step, hold_id=started[0], seconds=round(seconds, 2))
 
+    def _micro_batches(self) -> tuple[list[dict[str, Any]], list[float]]:
+        """This step's collated micro-batches for this rank and their weights (0 for a filler)."""
+        micro, weights = [], []
+        for i in range(self.config.grad_accum):
+            index = self.micro_batches_done + i
+            sequences = self.micro_batch(index)
+            weights.append(1.0 if sequences else 0.0)
+            micro.append(collate(sequences or self.micro_batch.filler(index), self.tokenizer.pad_token_id))
+        return micro, weights
+
     def _backward(self) -> tuple[float, int, int]:
-        """Forward and backward over ``grad_accum`` micro-batches; (loss, label tokens, real tokens)."""
+        """Forward and backward over ``grad_accum`` micro-batches; (loss, label tokens, real tokens) of
+        the global batch. Each loss is over the global label-token count, so the gradient DDP averages
+        is the one a single process with the whole global batch computes."""
         with record_function(PHASE_DATA):
-            micro = [
-                collate(self.micro_batch(self.micro_batches_done + i), self.tokenizer.pad_token_id)
-                for i in range(self.config.grad_accum)
-            ]
-            label_tokens = sum(int((mb["labels"][:, 1:] != IGNORE_INDEX).sum()) for mb in micro)
-            real_tokens = sum(int(mb["real_tokens"]) for mb in micro)
+            micro, weights = self._micro_batches()
+            local_labels = sum(
+                w * int((mb["labels"][:, 1:] != IGNORE_INDEX).sum())
+                for mb, w in zip(micro, weights, strict=True)
+            )
+            local_real = sum(w * int(mb["real_tokens"]) for mb, w in zip(micro, weights, strict=True))
+            label_tokens, real_tokens = (
+                int(v) for v in self.ranks.sum([local_labels, local_real], self.device)
+            )
+        forward = self.ddp if self.ddp is not None else self._loss_sum
+        scale = self.ranks.world / max(1, label_tokens)  # DDP divides the summed gradient by world
         total = torch.zeros((), device=self.device)
-        for mb in micro:
+        for i, (mb, weight) in enumerate(zip(micro, weights, strict=True)):
             with record_function(PHASE_DATA):
                 mb = self._to_device(mb)
             self.current_batch_shape = tuple(mb["input_ids"].shape)
-            with record_function(PHASE_FORWARD):
-                loss = self._loss_sum(mb) / max(1, label_tokens)
-            with record_function(PHASE_BACKWARD):
-                if self.scaler is not None:
-                    self.scaler.scale(loss).backward()
-                else:
-                    loss.backward()
-            total += loss.detach()
-        return float(total), label_tokens, real_tokens
+            with ddp.sync_context(self.ddp, last=i == len(micro) - 1):
+                with record_function(PHASE_FORWARD):
+                    loss_sum = forward(mb) * weight
+                    loss = loss_sum * scale
+                with record_function(PHASE_BACKWARD):
+                    if self.scaler is not None:
+                        self.scaler.scale(loss).backward()
+                    else:
+                        loss.backward()
+            total += loss_sum.detach() / max(1, label_tokens)
+        return self.ranks.sum([float(total)], self.device)[0], label_tokens, real_tokens
 
     @record_function(PHASE_OPTIMIZER)
     def _optimizer_step(self) -> None:
@@ -250,8 +301,17 @@ class LoRARecipe:
             label_tokens=label_tokens,
             tokens_per_s=round(real_tokens / step_time, 2),
             step_time_s=round(step_time, 4),
-            **self.probe.sample(),
+            **self._hardware_figures(lr),
         )
+
+    def _hardware_figures(self, lr: float) -> dict[str, Any]:
+        """This process's figures; under DDP every rank's (a collective), with the comm time."""
+        figures = self.probe.sample()
+        if not self.ranks.distributed:
+            return figures
+        comm_s = round(self.ranks.take_comm_seconds(), 4)
+        per_rank = self.ranks.gather({**figures, "lr": lr, "comm_s": comm_s})
+        return ddp.merge_rank_figures(per_rank)  # comm_s: the slowest rank's
 
     def _non_finite(self, loss: float, grad_norm: float, lr: float) -> RunResult:
         self.metrics.write("step", step=self.step, loss=loss, grad_norm=grad_norm, lr=lr)
@@ -281,18 +341,22 @@ class LoRARecipe:
 
     @torch.no_grad()
     def evaluate(self) -> float | None:
-        """Mean validation loss over up to ``eval_batches`` batches, in a fixed order."""
+        """Mean validation loss over up to ``eval_batches`` batches, in a fixed order (under DDP the
+        ranks take turns over the batches and sum)."""
         if not self.val_seqs:
             return None
         self.model.eval()
         loss_sum = 0.0
         tokens = 0
         bs = self.config.batch_size
-        for i in range(0, min(len(self.val_seqs), self.config.eval_batches * bs), bs):
+        starts = range(0, min(len(self.val_seqs), self.config.eval_batches * bs), bs)
+        for i in starts[self.ranks.rank :: self.ranks.world]:
             batch = self._to_device(collate(self.val_seqs[i : i + bs], self.tokenizer.pad_token_id))
             loss_sum += float(self._loss_sum(batch))
             tokens += int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
         self.model.train()
+        loss_sum, tokens = self.ranks.sum([loss_sum, tokens], self.device)
+        tokens = int(tokens)
         self.last_val_loss = loss_sum / max(1, tokens)
         self.metrics.write("eval", step=self.step, val_loss=self.last_val_loss, val_tokens=tokens)
         return self.last_val_loss
@@ -314,17 +378,23 @@ class LoRARecipe:
             first_loss=self.divergence.first_loss,
             last_loss=self.last_loss,
             config=self.config.model_dump(),
+            world_size=self.ranks.world,
         )
 
     def save_checkpoint(self) -> checkpoints.Checkpoint:
-        """Commit LoRA weights, optimizer, scheduler, RNG, data position and settings atomically."""
+        """Commit LoRA weights, optimizer, scheduler, RNG, data position and settings atomically (under
+        DDP rank 0 writes, with every rank's RNG states; the others return the same folder)."""
         parts, progress = self._parts(), self._progress()
-        committed = checkpoints.commit_checkpoint(
-            self.run_dir.checkpoints,
-            self.step,
-            lambda folder: checkpoint_state.write_state(folder, parts, progress),
+        rank_rngs = (
+            self.ranks.gather(checkpoint_state.rng_states(self.use_cuda)) if self.ranks.distributed else None
         )
-        checkpoints.prune_checkpoints(self.run_dir.checkpoints, self.config.keep_checkpoints)
+        root = self.run_dir.checkpoints
+        if not self.ranks.is_main:
+            return checkpoints.Checkpoint(root / checkpoints.checkpoint_name(self.step), self.step)
+        committed = checkpoints.commit_checkpoint(
+            root, self.step, lambda folder: checkpoint_state.write_state(folder, parts, progress, rank_rngs)
+        )
+        checkpoints.prune_checkpoints(root, self.config.keep_checkpoints)
         self.metrics.write("checkpoint", step=self.step, path=str(committed.path))
         return committed
 
@@ -339,9 +409,12 @@ class LoRARecipe:
         found = checkpoints.newest_complete(self.run_dir.checkpoints, on_skip=skipped)
         if found is None:
             return set()
-        progress = checkpoint_state.restore_state(found.path, self._parts())
+        progress = checkpoint_state.restore_state(
+            found.path, self._parts(), self.ranks.rank, self.ranks.world
+        )
         self.step = progress.step
-        self.micro_batches_done = progress.micro_batches_done
+        # A micro-batch index counts global batches: convert when the number of processes changed.
+        self.micro_batches_done = progress.micro_batches_done * progress.world_size // self.ranks.world
         self.live.update(progress.live)
         self.divergence.min_loss = progress.min_loss
         self.divergence.above_min_streak = progress.above_min_streak
@@ -382,10 +455,12 @@ class LoRARecipe:
         if self.val_seqs:
             self.evaluate()
         committed = self.save_checkpoint()
-        outputs.publish_adapter(self.run_dir, self.model, self.tokenizer)
+        replicas = self._replica_check()
+        if self.ranks.is_main:
+            outputs.publish_adapter(self.run_dir, self.model, self.tokenizer)
         metrics = self._final_metrics()
         metrics["wall_s"] = round(wall_s, 3)
-        self.metrics.write("completed", step=self.step, **metrics)
+        self.metrics.write("completed", step=self.step, **metrics, **replicas)
         return RunResult(
             status=RunStatus.COMPLETED,
             message=f"trained {self.step} steps; final loss {self.last_loss:.4f}",
@@ -394,6 +469,13 @@ class LoRARecipe:
             adapter_dir=str(self.run_dir.adapter),
             checkpoint=str(committed.path),
         )
+
+    def _replica_check(self) -> dict[str, Any]:
+        """Under DDP: each rank's digest of its trainable weights, and whether they are all equal."""
+        if not self.ranks.distributed:
+            return {}
+        digests = self.ranks.gather(ddp.weights_digest(self.trainable))
+        return {"replica_digests": digests, "replicas_identical": len(set(digests)) == 1}
 
     def export_outputs(self, result: RunResult) -> RunResult:
         """Build the config's extra ``outputs`` for a completed run; a failed check ends in status error."""

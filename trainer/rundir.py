@@ -48,6 +48,10 @@ class RunDir:
     def result(self) -> Path:
         return self.root / "result.json"
 
+    def rank_result(self, rank: int) -> Path:
+        """How rank ``rank`` (> 0) of a torchrun run ended when it failed (``ddp_launch`` merges it)."""
+        return self.root / f"rank-{rank}.result.json"
+
     @property
     def checkpoints(self) -> Path:
         return self.root / "checkpoints"

@@ -21,12 +21,14 @@ import psutil
 class MetricsWriter:
     """Append-only JSONL event log; opened lazily so a run that fails early leaves no file."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path | None) -> None:
+        self.path = path  # None: a writer that keeps nothing (the ranks of a DDP run other than 0)
         self._handle: Any = None
 
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
         record = {"event": event, "time": round(time.time(), 3), **_finite_or_none(fields)}
+        if self.path is None:
+            return record
         if self._handle is None:
             self._handle = self.path.open("a", encoding="utf-8")
         self._handle.write(json.dumps(record, allow_nan=False) + "\n")
