@@ -30,7 +30,7 @@ from typing import Any
 
 from openlora.trainer import checkpoints
 from openlora.trainer.result import RunResult, RunStatus
-from openlora.trainer.rundir import RunDir
+from openlora.trainer.rundir import RunDir, read_events
 
 COLLATERAL = "distributed"  # evidence kind of a rank whose collective failed because a peer went away
 MONITOR_INTERVAL_S = 0.2
@@ -114,7 +114,7 @@ def merge_outcome(rd: RunDir, nproc: int, failures: dict[int, Any]) -> RunResult
 def _named(result: RunResult, rank: int) -> RunResult:
     if rank > 0:
         result.message = f"rank {rank}: {result.message}"
-    result.evidence = {**result.evidence, "rank": rank}
+        result.evidence = {**result.evidence, "rank": rank}
     return result
 
 
@@ -123,7 +123,8 @@ def _rank_died(rd: RunDir, rank: int, failure: Any, main: RunResult | None) -> R
     how = (
         f"was killed by {signal.Signals(-exitcode).name}" if exitcode < 0 else f"exited with code {exitcode}"
     )
-    step = main.step if main is not None else 0
+    steps = [int(e["step"]) for e in read_events(rd.metrics) if e.get("event") == "step" and "step" in e]
+    step = max([main.step if main is not None else 0, *steps])  # the last step rank 0 finished
     good = checkpoints.newest_complete(rd.checkpoints)
     return RunResult(
         RunStatus.ERROR,
