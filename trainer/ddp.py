@@ -5,6 +5,8 @@ loss, so DDP's gradient all-reduce sees every trainable LoRA weight; the frozen 
 same on every rank and is not broadcast), a digest of the trainable weights so a run can check that
 its replicas are identical, and merging the ranks' hardware figures into one step event (the largest
 memory figure at the top level, every rank's figures under ``per_rank``).
+The functions below that take a :class:`RankGroup` are collectives under DDP (every rank calls them at
+the same point) and give the single-process answer alone.
 Not for: the process group and collectives (``ranks``), launching (``ddp_launch``), or the loop.
 """
 
@@ -12,11 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from openlora.trainer.config import TrainConfig
 from openlora.trainer.ranks import RankGroup, timed_allreduce_hook
 
 
@@ -76,3 +80,31 @@ def merge_rank_figures(per_rank: list[dict[str, Any]]) -> dict[str, Any]:
             merged[key] = max(merged.get(key, value), value)
     merged["per_rank"] = per_rank
     return merged
+
+
+def start_figures(ranks: RankGroup, config: TrainConfig) -> dict[str, Any]:
+    """``run_start`` fields under DDP: the ranks, their pids and the global batch ({} alone)."""
+    if not ranks.distributed:
+        return {}
+    return {
+        "ranks": ranks.world,
+        "rank_pids": ranks.gather(os.getpid()),
+        "global_batch": config.batch_size * config.grad_accum * ranks.world,
+    }
+
+
+def hardware_figures(ranks: RankGroup, figures: dict[str, Any], lr: float) -> dict[str, Any]:
+    """A step event's hardware ``figures``; under DDP every rank's, with the seconds each spent in
+    collectives since the last logged step (``comm_s``: the slowest rank's at the top level)."""
+    if not ranks.distributed:
+        return figures
+    comm_s = round(ranks.take_comm_seconds(), 4)
+    return merge_rank_figures(ranks.gather({**figures, "lr": lr, "comm_s": comm_s}))
+
+
+def replica_check(ranks: RankGroup, trainable: list[torch.nn.Parameter]) -> dict[str, Any]:
+    """``completed`` fields under DDP: each rank's digest of its LoRA weights and whether all are equal."""
+    if not ranks.distributed:
+        return {}
+    digests = ranks.gather(weights_digest(trainable))
+    return {"replica_digests": digests, "replicas_identical": len(set(digests)) == 1}

@@ -6,7 +6,7 @@ patches between steps, evaluates, commits checkpoints and writes the adapter. Ev
 observes goes to ``metrics.jsonl``; how the run ended is returned as a :class:`RunResult`.
 Under torchrun each rank runs this same loop on its share of every global batch (see ``batches``);
 the few collectives it needs (``ranks``) are no-ops in one process, and only rank 0 writes files.
-Not here: what a checkpoint holds and how resume restores it (``checkpoint_state``), how a patch
+Not here: saving and resuming (``recipe_checkpoints``, a mixin; the files: ``checkpoint_state``), how a patch
 changes the optimizer (``live_patch``), the schedule (``optim``), data order (``batches``),
 exporting outputs (``outputs``); exceptions (data errors, OOM, bad models) are classified by
 ``openlora.trainer.main``.
@@ -15,7 +15,6 @@ exporting outputs (``outputs``); exceptions (data errors, OOM, bad models) are c
 from __future__ import annotations
 
 import math
-import os
 import time
 from typing import Any
 
@@ -24,7 +23,6 @@ from torch.profiler import record_function
 from tqdm import tqdm
 
 from openlora.trainer import (
-    checkpoint_state,
     checkpoints,
     ddp,
     device,
@@ -43,6 +41,7 @@ from openlora.trainer.guards import StopFlag
 from openlora.trainer.loss import LabelledTokenLoss
 from openlora.trainer.models import apply_lora, fetch_source, load_base_model, load_tokenizer, resolve_source
 from openlora.trainer.ranks import RankGroup
+from openlora.trainer.recipe_checkpoints import CheckpointingMixin
 from openlora.trainer.result import RunResult, RunStatus
 from openlora.trainer.rundir import RunDir
 from openlora.trainer.telemetry import HardwareProbe, MetricsWriter
@@ -57,7 +56,7 @@ PHASE_CONTROL = "openlora.control"
 PHASES = (PHASE_DATA, PHASE_FORWARD, PHASE_BACKWARD, PHASE_OPTIMIZER, PHASE_TELEMETRY, PHASE_CONTROL)
 
 
-class LoRARecipe:
+class LoRARecipe(CheckpointingMixin):
     """LoRA training over a run directory: one device, or one rank of a DDP run."""
 
     def __init__(
@@ -139,19 +138,8 @@ class LoRARecipe:
             target_modules=sorted(self.model.peft_config["default"].target_modules),
             packed_attention="per_example" if self.per_example_attention else "masked",
             dataset=self.stats.__dict__ if self.stats else None,
-            **self._ranks_at_start(),
+            **ddp.start_figures(self.ranks, self.config),
         )
-
-    def _ranks_at_start(self) -> dict[str, Any]:
-        """Under DDP: the ranks, their pids and the global batch (a collective: every rank calls it)."""
-        if not self.ranks.distributed:
-            return {}
-        cfg = self.config
-        return {
-            "ranks": self.ranks.world,
-            "rank_pids": self.ranks.gather(os.getpid()),
-            "global_batch": cfg.batch_size * cfg.grad_accum * self.ranks.world,
-        }
 
     def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
         return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
@@ -301,17 +289,8 @@ class LoRARecipe:
             label_tokens=label_tokens,
             tokens_per_s=round(real_tokens / step_time, 2),
             step_time_s=round(step_time, 4),
-            **self._hardware_figures(lr),
+            **ddp.hardware_figures(self.ranks, self.probe.sample(), lr),
         )
-
-    def _hardware_figures(self, lr: float) -> dict[str, Any]:
-        """This process's figures; under DDP every rank's (a collective), with the comm time."""
-        figures = self.probe.sample()
-        if not self.ranks.distributed:
-            return figures
-        comm_s = round(self.ranks.take_comm_seconds(), 4)
-        per_rank = self.ranks.gather({**figures, "lr": lr, "comm_s": comm_s})
-        return ddp.merge_rank_figures(per_rank)  # comm_s: the slowest rank's
 
     def _non_finite(self, loss: float, grad_norm: float, lr: float) -> RunResult:
         self.metrics.write("step", step=self.step, loss=loss, grad_norm=grad_norm, lr=lr)
@@ -361,72 +340,6 @@ class LoRARecipe:
         self.metrics.write("eval", step=self.step, val_loss=self.last_val_loss, val_tokens=tokens)
         return self.last_val_loss
 
-    # ------------------------------------------------------------ checkpoints
-    def _parts(self) -> checkpoint_state.TrainingParts:
-        return checkpoint_state.TrainingParts(
-            self.model, self.optimizer, self.scheduler, self.scaler, self.device, self.use_cuda
-        )
-
-    def _progress(self) -> checkpoint_state.Progress:
-        return checkpoint_state.Progress(
-            step=self.step,
-            micro_batches_done=self.micro_batches_done,
-            live=self.live,
-            applied_patches=sorted(self.control.applied),
-            min_loss=self.divergence.min_loss,
-            above_min_streak=self.divergence.above_min_streak,
-            first_loss=self.divergence.first_loss,
-            last_loss=self.last_loss,
-            config=self.config.model_dump(),
-            world_size=self.ranks.world,
-        )
-
-    def save_checkpoint(self) -> checkpoints.Checkpoint:
-        """Commit LoRA weights, optimizer, scheduler, RNG, data position and settings atomically (under
-        DDP rank 0 writes, with every rank's RNG states; the others return the same folder)."""
-        parts, progress = self._parts(), self._progress()
-        rank_rngs = (
-            self.ranks.gather(checkpoint_state.rng_states(self.use_cuda)) if self.ranks.distributed else None
-        )
-        root = self.run_dir.checkpoints
-        if not self.ranks.is_main:
-            return checkpoints.Checkpoint(root / checkpoints.checkpoint_name(self.step), self.step)
-        committed = checkpoints.commit_checkpoint(
-            root, self.step, lambda folder: checkpoint_state.write_state(folder, parts, progress, rank_rngs)
-        )
-        checkpoints.prune_checkpoints(root, self.config.keep_checkpoints)
-        self.metrics.write("checkpoint", step=self.step, path=str(committed.path))
-        return committed
-
-    def _resume(self) -> set[str]:
-        """Load the newest complete checkpoint, if any; returns the patch ids it had applied."""
-
-        def skipped(checkpoint: checkpoints.Checkpoint, reason: str) -> None:
-            self.metrics.write(
-                "checkpoint_skipped", step=checkpoint.step, path=str(checkpoint.path), reason=reason
-            )
-
-        found = checkpoints.newest_complete(self.run_dir.checkpoints, on_skip=skipped)
-        if found is None:
-            return set()
-        progress = checkpoint_state.restore_state(
-            found.path, self._parts(), self.ranks.rank, self.ranks.world
-        )
-        self.step = progress.step
-        # A micro-batch index counts global batches: convert when the number of processes changed.
-        self.micro_batches_done = progress.micro_batches_done * progress.world_size // self.ranks.world
-        self.live.update(progress.live)
-        self.divergence.min_loss = progress.min_loss
-        self.divergence.above_min_streak = progress.above_min_streak
-        self.divergence.first_loss = progress.first_loss
-        self.last_loss = progress.last_loss
-        # A relaunch may resume another attempt's checkpoint with new settings: they win.
-        changes = checkpoint_state.changed_settings(progress.config, self.config)
-        if changes:
-            self.apply_patch(ControlPatch(patch_id=f"spec-{self.step}", **changes))
-        self.metrics.write("resumed", step=self.step, path=str(found.path))
-        return set(progress.applied_patches)
-
     # ------------------------------------------------------------------ ending
     def _final_metrics(self) -> dict[str, float]:
         figures: dict[str, float] = {"steps": float(self.step)}
@@ -455,7 +368,7 @@ class LoRARecipe:
         if self.val_seqs:
             self.evaluate()
         committed = self.save_checkpoint()
-        replicas = self._replica_check()
+        replicas = ddp.replica_check(self.ranks, self.trainable)
         if self.ranks.is_main:
             outputs.publish_adapter(self.run_dir, self.model, self.tokenizer)
         metrics = self._final_metrics()
@@ -469,13 +382,6 @@ class LoRARecipe:
             adapter_dir=str(self.run_dir.adapter),
             checkpoint=str(committed.path),
         )
-
-    def _replica_check(self) -> dict[str, Any]:
-        """Under DDP: each rank's digest of its trainable weights, and whether they are all equal."""
-        if not self.ranks.distributed:
-            return {}
-        digests = self.ranks.gather(ddp.weights_digest(self.trainable))
-        return {"replica_digests": digests, "replicas_identical": len(set(digests)) == 1}
 
     def export_outputs(self, result: RunResult) -> RunResult:
         """Build the config's extra ``outputs`` for a completed run; a failed check ends in status error."""
