@@ -13,6 +13,7 @@ unless told otherwise, and any other address requires a bearer token (``OPENLORA
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import json
@@ -61,6 +62,7 @@ TRAINING = {  # step-event field → (metric, help, scale)
     "gpu_mem_used_mb": ("openlora_gpu_memory_used_bytes", "GPU memory used", 2**20),
     "gpu_temp_c": ("openlora_gpu_temperature_celsius", "GPU temperature", 1.0),
     "gpu_power_w": ("openlora_gpu_power_watts", "GPU power draw", 1.0),
+    "comm_s": ("openlora_comm_seconds", "Seconds in collectives since the previous step event (DDP)", 1.0),
 }
 
 
@@ -255,8 +257,12 @@ def _trainer_cpu(attempt_dir: Path) -> float | None:
         proc = psutil.Process(info["pid"])
         if abs(proc.create_time() - info["create_time"]) > 1:
             return None
-        times = proc.cpu_times()
-        return float(times.user + times.system)
+        total = 0.0
+        for process in (proc, *proc.children(recursive=True)):  # a torchrun launcher's ranks too
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
     except (FileNotFoundError, ValueError, KeyError, psutil.Error):
         return None
 

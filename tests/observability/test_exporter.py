@@ -153,6 +153,47 @@ def test_training_series_follow_appended_lines_a_half_written_line_and_a_rewritt
         server.shutdown()
 
 
+def test_a_torchrun_attempt_exports_its_comm_time_and_the_cpu_of_its_ranks(tmp_path):
+    """A DDP step event (rank 0's, with every rank's figures under per_rank) gives the comm series and
+    the largest rank's memory; the trainer CPU counts the launcher's child processes (the ranks)."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    attempt = GoalDir(tmp_path / "ddp").attempt(1)
+    attempt.root.mkdir(parents=True)
+    per_rank = [{"rss_mb": 300.0, "lr": 0.01, "comm_s": 0.02}, {"rss_mb": 400.0, "lr": 0.01, "comm_s": 0.03}]
+    step = {"event": "step", "step": 3, "loss": 2.0, "rss_mb": 400.0, "comm_s": 0.03, "per_rank": per_rank}
+    attempt.metrics.write_text(json.dumps(step) + "\n")
+    spin = (
+        "import subprocess, sys; c = subprocess.Popen([sys.executable, '-c', 'while True: pass']); c.wait()"
+    )
+    launcher = subprocess.Popen([sys.executable, "-c", spin])
+    port = free_port()
+    server, _ = serve(tmp_path, port)
+    try:
+        proc = psutil.Process(launcher.pid)
+        attempt.trainer_pid.write_text(json.dumps({"pid": launcher.pid, "create_time": proc.create_time()}))
+        deadline = time.monotonic() + 30
+        while (
+            not proc.children() or proc.children()[0].cpu_times().user < 0.5
+        ) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        text = _scrape(port)
+        assert _gauge(text, "openlora_comm_seconds", "ddp") == 0.03
+        assert _gauge(text, "openlora_process_resident_memory_bytes", "ddp") == 400.0 * 2**20
+        own = sum(proc.cpu_times()[:2])
+        assert _gauge(text, "openlora_trainer_cpu_seconds_total", "ddp") > own + 0.4  # the child's too
+    finally:
+        server.shutdown()
+        for child in psutil.Process(launcher.pid).children(recursive=True):
+            child.kill()
+        launcher.kill()
+        launcher.wait()
+
+
 def test_any_address_but_loopback_needs_a_bearer_token(tmp_path):
     import urllib.error
     import urllib.request
