@@ -59,7 +59,9 @@ def _train(run: Path, entry: str, threads: int) -> float:
     env = {**os.environ, "TQDM_DISABLE": "1", "OMP_NUM_THREADS": str(threads)}
     began = time.monotonic()
     with (run / "trainer.log").open("wb") as log:
-        done = subprocess.run([sys.executable, "-m", entry, str(run)], stdout=log, stderr=subprocess.STDOUT, env=env)
+        done = subprocess.run(
+            [sys.executable, "-m", entry, str(run)], stdout=log, stderr=subprocess.STDOUT, env=env
+        )
     if done.returncode != 0:
         raise SystemExit(f"{entry} failed on {run}; see {run / 'trainer.log'}")
     return time.monotonic() - began
@@ -111,7 +113,9 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 def report(result: dict[str, Any]) -> None:
     rows = result["rows"]
     print(f"\n{result['model']} on {result['device']} ({result['cores']} cores), global batch {GLOBAL_BATCH}")
-    print(f"{'':18s} {'tokens/s':>9s} {'step s':>8s} {'tokens/step':>12s} {'comm s/step':>12s} {'comm share':>11s}")
+    print(
+        f"{'':18s} {'tokens/s':>9s} {'step s':>8s} {'tokens/step':>12s} {'comm s/step':>12s} {'comm share':>11s}"
+    )
     for name, row in rows.items():
         comm = f"{row['comm_s_per_step']:.4f}" if "comm_s_per_step" in row else "-"
         share = f"{row['comm_share']:.1%}" if "comm_share" in row else "-"

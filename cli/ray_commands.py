@@ -2,7 +2,8 @@
 
 What it is for: joining (or starting) the cluster, planning every goal's run folder and reservation
 (``openlora.agent.ray_engine``), printing each goal's outcome and report as it ends, and the exit
-status (1 when any goal did not succeed; 130 on Ctrl-C, after the supervisors stopped their trainers).
+status (1 when any goal did not succeed; 130 on Ctrl-C, after the supervisors stopped their trainers);
+``RayAddress`` is ``run``'s ``--ray`` option.
 What it is not for: the engine itself (``agent.ray_engine``) or the one-goal run without Ray
 (``supervise_commands``).
 """
@@ -10,7 +11,7 @@ What it is not for: the engine itself (``agent.ray_engine``) or the one-goal run
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +19,26 @@ from openlora.cli.common import fail
 
 if TYPE_CHECKING:
     from openlora.agent.ray_engine import GoalResult, TaskResources
+
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="local|ADDRESS",
+        help=(
+            "Supervise each goal as a Ray task: 'local' starts a cluster of this machine's cores for "
+            "the call; an address (auto, HOST:PORT, ray://HOST:10001) joins a running one."
+        ),
+    ),
+]
+
+
+def check_goal_count(goal_paths: list[Path], address: str | None, run_dir: Path | None) -> None:
+    """Several goals run only on Ray (one after the other is not offered), and never into one folder."""
+    if address is None and len(goal_paths) > 1:
+        fail("several goals run at once on Ray: add --ray local (or --ray ADDRESS of a cluster)")
+    if run_dir is not None and len(goal_paths) > 1:
+        fail("--run-dir names one run folder; give one goal with it")
 
 
 def run_on_ray(

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from openlora.cli.common import fail
+from openlora.cli.ray_commands import RayAddress, check_goal_count, run_on_ray
 
 
 def run(
@@ -45,33 +46,18 @@ def run(
             "--offline", help="Never download: a hub base_model or dataset must be in the local HF cache."
         ),
     ] = False,
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            "--ray",
-            metavar="local|ADDRESS",
-            help=(
-                "Supervise each goal as a Ray task: 'local' starts a cluster of this machine's cores for "
-                "the call; an address (auto, HOST:PORT, ray://HOST:10001) joins a running one."
-            ),
-        ),
-    ] = None,
+    ray_address: RayAddress = None,
 ) -> None:
     """Pursue a goal unattended: train, watch, diagnose, fix, relaunch, export, report."""
     from openlora.agent.goal import GoalError
     from openlora.agent.runner import RunError, run_goal
     from openlora.cli.serve_commands import start_metrics
 
-    if ray_address is None and len(goal_paths) > 1:
-        fail("several goals run at once on Ray: add --ray local (or --ray ADDRESS of a cluster)")
-    if run_dir is not None and len(goal_paths) > 1:
-        fail("--run-dir names one run folder; give one goal with it")
+    check_goal_count(goal_paths, ray_address, run_dir)
     if metrics_port is not None:
         start_metrics(runs_root, metrics_port, metrics_host)
         typer.echo(f"[metrics] http://{metrics_host}:{metrics_port}/metrics", err=True)
     if ray_address is not None:
-        from openlora.cli.ray_commands import run_on_ray
-
         raise typer.Exit(run_on_ray(goal_paths, runs_root, ray_address, resume_run, run_dir, offline))
     (goal_path,) = goal_paths
     try:

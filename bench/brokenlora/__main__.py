@@ -1,5 +1,5 @@
 """``python -m bench.brokenlora [--quick] [--seeds 3] [--tier tiny|smollm2] [--cases a,b] [--strategies a,b]
-[--controls N]``
+[--controls N] [--engine process|ray [--ray local|ADDRESS]]``
 
 Prints one line per strategy and case as they finish, then the summary table; writes
 ``bench/results/brokenlora[-smollm2][-quick].json`` and ``.md`` (per-strategy measures, tables per fault
@@ -47,6 +47,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--max-attempts", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--engine",
+        choices=["process", "ray"],
+        default="process",
+        help="process: a pool of --workers processes; ray: one Ray task per strategy and reference",
+    )
+    parser.add_argument(
+        "--ray",
+        default="local",
+        metavar="local|ADDRESS",
+        help="with --engine ray: the cluster (default: local)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
         "--name", default=None, help="results file stem (default: brokenlora[-smoke | -TIER][-quick])"
@@ -74,7 +86,17 @@ def _rows(args: argparse.Namespace, seeds: list[int], strategies: list[str]) -> 
         else:
             base = "embedded:smollm2"
         return run_grid(
-            args.tier, base, seeds, strategies, root, names, args.max_attempts, args.workers, controls
+            args.tier,
+            base,
+            seeds,
+            strategies,
+            root,
+            names,
+            args.max_attempts,
+            args.workers,
+            controls,
+            args.engine,
+            args.ray,
         )
 
 

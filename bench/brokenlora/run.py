@@ -5,12 +5,14 @@ For every seed the cases are drawn, their data written, and the task's reference
 ``L0 - TARGET_SHARE * (L0 - L_ref)``. A healthy control is its own reference (the reference config
 with the control's training seed), so it meets its goal as configured. Each strategy then runs every
 case in a fresh OPENLORA_HOME (strategies run two at a time on two cores; each trainer uses one
-thread). The memory strategies then meet each repeatable fault class again (fault size redrawn) with
-what they remembered, which measures the memory effect.
+thread; ``--engine ray``: each strategy and reference is a Ray task reserving one CPU). The memory
+strategies then meet each repeatable fault class again (fault size redrawn) with what they
+remembered, which measures the memory effect.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import os
@@ -52,9 +54,10 @@ def prepare(
     names: list[str] | None,
     controls: int = 3,
     workers: int = 2,
+    engine: str = "process",
 ) -> list[dict[str, Any]]:
     """Cases with their data, broken config, reference losses and target (references run here,
-    ``workers`` at a time: each is a trainer subprocess)."""
+    ``workers`` at a time: each is a trainer subprocess; ``engine="ray"``: one Ray task each)."""
     cases, references = [], {}
     for case in draw_cases(seed, tier, controls):
         if not selected(case.name, names):
@@ -62,7 +65,7 @@ def prepare(
         broken, key, reference = _case_configs(tier, base, case, root, seed)
         references.setdefault(key, reference)
         cases.append((case, broken, key))
-    measured = _train_references(references, root / "references", workers)
+    measured = _train_references(references, root / "references", workers, engine)
     prepared = []
     for case, broken, key in cases:
         first, ref_val = measured[key]
@@ -101,7 +104,7 @@ def _case_configs(
 
 
 def _train_references(
-    references: dict[tuple[Any, ...], dict[str, Any]], folder: Path, workers: int
+    references: dict[tuple[Any, ...], dict[str, Any]], folder: Path, workers: int, engine: str = "process"
 ) -> dict[tuple[Any, ...], tuple[float, float]]:
     """Each reference's first-step and final validation loss; a reference that fails stops the bench."""
     from concurrent.futures import ThreadPoolExecutor
@@ -114,8 +117,21 @@ def _train_references(
             raise RuntimeError(f"the reference {key} did not train: {trial.status} {trial.message}")
         return trial.first_loss, trial.val_loss
 
+    if engine == "ray":  # each reference a Ray task of one CPU (its trainer trains on one thread)
+        from openlora.agent.ray_engine import TaskResources, run_tasks
+
+        keys = list(references)
+        values = run_tasks(measure, [(key,) for key in keys], [TaskResources(1.0)] * len(keys))
+        return dict(zip(keys, [_raised(v) for v in values], strict=True))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         return dict(zip(references, pool.map(measure, references), strict=True))
+
+
+def _raised(value: Any) -> Any:
+    """A Ray task's value, or its exception raised here (as ``future.result()`` does)."""
+    if isinstance(value, BaseException):
+        raise value
+    return value
 
 
 def run_strategy(
@@ -189,25 +205,54 @@ def run_grid(
     attempts: int,
     workers: int,
     controls: int = 3,
+    engine: str = "process",
+    ray_address: str = "local",
 ) -> list[dict[str, Any]]:
+    """Every strategy on every case, per seed. ``engine``: ``process`` (a process pool of ``workers``)
+    or ``ray`` (one Ray task per strategy and reference, on a local cluster or ``ray_address``)."""
+    rows: list[dict[str, Any]] = []
+    with _engine(engine, ray_address):
+        for seed in seeds:
+            folder = root / f"seed-{seed}"
+            prepared = prepare(tier, base, seed, folder, names, controls, workers, engine)
+            repeat_names = [n for n in REPEATED if selected(n, names)]
+            repeats = (
+                prepare(
+                    tier, base, seed + 1000, root / f"seed-{seed}-repeat", repeat_names, 0, workers, engine
+                )
+                if repeat_names
+                else []
+            )
+            calls = [(s, prepared, repeats, folder, seed, attempts) for s in strategies]
+            rows.extend(_run_strategies(calls, workers, engine))
+            (root / f"rows-seed-{seed}.json").write_text(json.dumps(rows, default=str, indent=1))
+    return rows
+
+
+def _engine(engine: str, ray_address: str) -> contextlib.AbstractContextManager[Any]:
+    """Ray for the whole grid with ``engine="ray"`` (started here, or joined at ``ray_address``)."""
+    if engine != "ray":
+        return contextlib.nullcontext()
+    from openlora.agent.ray_engine import ray_cluster
+
+    return ray_cluster(ray_address)
+
+
+def _run_strategies(calls: list[tuple[Any, ...]], workers: int, engine: str) -> list[dict[str, Any]]:
+    """``run_strategy(*call)`` for each call: in a fresh process each (``workers`` at a time), or as one
+    Ray task each reserving one CPU (a fresh worker per task, as the pool's ``max_tasks_per_child=1``)."""
     import multiprocessing
 
     rows: list[dict[str, Any]] = []
-    for seed in seeds:
-        prepared = prepare(tier, base, seed, root / f"seed-{seed}", names, controls, workers)
-        repeat_names = [n for n in REPEATED if selected(n, names)]
-        repeats = (
-            prepare(tier, base, seed + 1000, root / f"seed-{seed}-repeat", repeat_names, 0, workers)
-            if repeat_names
-            else []
-        )
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=1) as pool:
-            futures = [
-                pool.submit(run_strategy, s, prepared, repeats, root / f"seed-{seed}", seed, attempts)
-                for s in strategies
-            ]
-            for future in as_completed(futures):
-                rows.extend(future.result())
-        (root / f"rows-seed-{seed}.json").write_text(json.dumps(rows, default=str, indent=1))
+    if engine == "ray":
+        from openlora.agent.ray_engine import TaskResources, run_tasks
+
+        names = [f"strategy {call[0]}" for call in calls]
+        for value in run_tasks(run_strategy, calls, [TaskResources(1.0)] * len(calls), names=names):
+            rows.extend(_raised(value))
+        return rows
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=1) as pool:
+        for future in as_completed([pool.submit(run_strategy, *call) for call in calls]):
+            rows.extend(future.result())
     return rows

@@ -26,7 +26,7 @@ def test_every_setting_of_the_goal_is_a_field_with_its_help_text():
     top = {
         n
         for n, f in Goal.model_fields.items()
-        if n not in ("success", "budget", "publish", "evaluation", "advisor")
+        if n not in ("success", "budget", "publish", "evaluation", "advisor", "resources")
     }
     assert top <= keys
     assert {
@@ -35,6 +35,7 @@ def test_every_setting_of_the_goal_is_a_field_with_its_help_text():
         "publish.repo",
         "evaluation.json",
         "advisor.n_ctx",
+        "resources.num_gpus",
     } <= keys
     assert all(s.description for s in goal_fields())
     kinds = {s.key: (s.kind, s.choices) for s in goal_fields()}
