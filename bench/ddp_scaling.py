@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ and tests
 from bench.workload import make_dataset, training_settings
 
 GLOBAL_BATCH = 4
-RESULTS = Path(__file__).resolve().parent / "results" / "ddp_scaling.json"
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _base(model: str, folder: Path) -> str:
@@ -113,9 +113,8 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 def report(result: dict[str, Any]) -> None:
     rows = result["rows"]
     print(f"\n{result['model']} on {result['device']} ({result['cores']} cores), global batch {GLOBAL_BATCH}")
-    print(
-        f"{'':18s} {'tokens/s':>9s} {'step s':>8s} {'tokens/step':>12s} {'comm s/step':>12s} {'comm share':>11s}"
-    )
+    header = ("tokens/s", 9), ("step s", 8), ("tokens/step", 12), ("comm s/step", 12), ("comm share", 11)
+    print(f"{'':18s} " + " ".join(f"{title:>{width}s}" for title, width in header))
     for name, row in rows.items():
         comm = f"{row['comm_s_per_step']:.4f}" if "comm_s_per_step" in row else "-"
         share = f"{row['comm_share']:.1%}" if "comm_share" in row else "-"
@@ -139,8 +138,8 @@ def main() -> None:
         result = measure(args, Path(tmp))
     report(result)
     result["measured_at"] = time.strftime("%Y-%m-%d %H:%M")
-    RESULTS.parent.mkdir(exist_ok=True)
-    out = RESULTS.with_name(f"ddp_scaling-{args.model}-{args.device}.json")
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"ddp_scaling-{args.model}-{args.device}.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"saved {out}")
 
