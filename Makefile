@@ -8,7 +8,7 @@ TORCH_PIN := torch==2.13.0
 # A strict editable install links each package file into build/, so import-linter can see the
 # `openlora` namespace; a new file therefore needs a (quick, no-deps) re-link.
 EDITABLE := --config-settings editable_mode=strict
-PKG_DIRS := agent advisor chat tools trainer memory prompts tui cli evaluation synthesis observability ui_core web
+PKG_DIRS := agent advisor chat tools trainer memory prompts tui cli evaluation synthesis observability ui_core web packs
 PKG_FILES := $(shell find $(PKG_DIRS) -type f \( -name '*.py' -o -name '*.txt' -o -name '*.md' -o -name '*.tcss' \) 2>/dev/null | sort)
 
 # pyproject.toml less the sections that tools read when they run (pytest, ruff, import-linter): editing

@@ -95,7 +95,12 @@ def evaluate(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     scored = registry.invoke(
         "score_outputs",
         ctx.tools,
-        {"samples": settings.samples, "json_output": settings.json_output, "labels": settings.labels},
+        {
+            "samples": settings.samples,
+            "json_output": settings.json_output,
+            "labels": settings.labels,
+            "checks": settings.checks,
+        },
         {"attempt": attempt},
     )
     ctx.recorder.action("score_outputs", attempt=attempt)

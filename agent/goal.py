@@ -87,6 +87,27 @@ class EvaluationSettings(_Strict):
         ),
     )
     min_format_pass_rate: float = Field(0.9, ge=0.0, le=1.0, description="Smallest allowed format pass rate.")
+    checks: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Pack checks every output must pass, 'pack.check' (see `openlora-agent packs list`); a goal "
+            "that names a pack gets that pack's default checks when this is unset."
+        ),
+    )
+
+    @field_validator("checks")
+    @classmethod
+    def _installed_checks(cls, value: list[str]) -> list[str]:
+        from openlora.synthesis.packs.registry import PackError, installed
+
+        for name in value:
+            if "." not in name:
+                raise ValueError(f"{name!r}: name a pack check as 'pack.check'")
+            try:
+                installed().check(name)
+            except PackError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
 
 class AdvisorSettings(_Strict):
@@ -146,6 +167,37 @@ class Resources(_Strict):
     )
 
 
+def pack_defaults(data: Any) -> Any:
+    """``data`` (a goal mapping) with its pack's goal defaults where the goal leaves a key unset.
+
+    Fills ``task``, ``success`` and ``evaluation`` keys (the goal's own win) and ``evaluation.checks``
+    with the pack's default checks; an unknown or broken pack is left for the ``pack`` field to refuse.
+    """
+    from openlora.synthesis.packs.registry import PackError, installed
+
+    if not isinstance(data, dict) or not isinstance(data.get("pack"), str):
+        return data
+    try:
+        pack = installed().get(data["pack"])
+    except PackError:
+        return data
+    defaults = pack.goal_defaults
+    if defaults is None:
+        return data
+    filled = dict(data)
+    if defaults.task and "task" not in filled:
+        filled["task"] = defaults.task
+    if defaults.success and "success" not in filled:
+        filled["success"] = dict(defaults.success)
+    evaluation = filled.get("evaluation", {})
+    if isinstance(evaluation, dict):
+        merged = {**dict(defaults.evaluation), **evaluation}
+        if defaults.checks and "checks" not in evaluation:
+            merged["checks"] = [f"{pack.name}.{name}" for name in defaults.checks]
+        filled["evaluation"] = merged
+    return filled
+
+
 class Goal(_Strict):
     """A supervised fine-tuning goal."""
 
@@ -155,6 +207,13 @@ class Goal(_Strict):
         max_length=64,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
         description="Short name; run folders are named after it.",
+    )
+    pack: str | None = Field(
+        None,
+        description=(
+            "A domain pack (`openlora-agent packs list`): its goal defaults fill the task, success and "
+            "evaluation keys the goal leaves unset, and its checks join the evaluation."
+        ),
     )
     task: str = Field(..., min_length=1, max_length=2000, description="The task in words.")
     base_model: str = Field(EMBEDDED_BASE, description="Base model, as in the training config.")
@@ -206,6 +265,23 @@ class Goal(_Strict):
     resources: Resources = Field(
         default_factory=Resources, description="What the supervisor reserves on a Ray cluster (run --ray)."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pack_defaults(cls, data: Any) -> Any:
+        return pack_defaults(data)
+
+    @field_validator("pack")
+    @classmethod
+    def _installed_pack(cls, value: str | None) -> str | None:
+        from openlora.synthesis.packs.registry import PackError, installed
+
+        if value is not None:
+            try:
+                installed().get(value)
+            except PackError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     @model_validator(mode="after")
     def _publish_exported(self) -> Goal:

@@ -63,7 +63,9 @@ def quality_finding(
             candidates=[filter_data(f"the adapter invents facts in {invents}{source}: {why_drop}")],
         )
     passed = adapter.get("format_pass_rate", 1.0)
-    if (settings.json_output or settings.labels) and passed < settings.min_format_pass_rate:
+    if (
+        settings.json_output or settings.labels or settings.checks
+    ) and passed < settings.min_format_pass_rate:
         why = (
             f"{passed:.0%} of the outputs pass the format checks (< {settings.min_format_pass_rate:.0%})"
             f"{source}: {why_drop}"

@@ -52,17 +52,25 @@ def _name(dataset: Path) -> str:
 
 
 def import_log(path: Path, data_dir: Path) -> tuple[Path, str]:
-    """A raw log file as prompt/response pairs in ``data_dir`` (the log importer); returns them and a note."""
-    from openlora.synthesis.importers import import_logs
+    """A raw log file as prompt/response pairs in ``data_dir`` (the siem pack); returns them and a note."""
+    from openlora.synthesis.packs.registry import PackError
+    from openlora.synthesis.packs.running import run_import
     from openlora.trainer.rundir import write_jsonl_atomic
 
-    pairs, report = import_logs(path)
+    try:
+        result = run_import("siem", path, "logs")
+    except PackError as exc:
+        raise GoalError(f"{path}: {exc}") from None
+    pairs, report = result.records, result.report.details
     if not pairs:
-        raise GoalError(f"{path}: no log events could be read ({report.malformed} malformed lines)")
+        raise GoalError(f"{path}: no log events could be read ({report['malformed']} malformed lines)")
     target = data_dir / f"{_name(path)}.pairs.jsonl"
     target.parent.mkdir(parents=True, exist_ok=True)
     write_jsonl_atomic(target, pairs)
-    return target, f"imported {report.events} log events from {path.name} → {report.pairs} pairs in {target}"
+    return (
+        target,
+        f"imported {report['events']} log events from {path.name} → {report['pairs']} pairs in {target}",
+    )
 
 
 def draft_goal(

@@ -1,5 +1,7 @@
 """``import-logs`` and ``synth``: make training pairs (JSONL) from log files or from a few examples.
 
+``import-logs`` is kept as an alias of ``import --pack siem`` (``pack_commands``).
+
 What it is for: reading the inputs, calling the importers and the generator, and writing the pairs
 with a ``.report.json`` beside them.
 What it is not for: parsing logs, generating or gating pairs (``openlora.synthesis``), or training on
@@ -20,16 +22,24 @@ def import_logs_command(
     log_file: Annotated[Path, typer.Argument(help="Log file: syslog lines, JSON events or CEF, mixed.")],
     out: Annotated[Path, typer.Option("--out", help="JSONL file of prompt/response pairs to write.")],
 ) -> None:
-    """Turn a log file into instruction pairs (summarise, classify severity, extract indicators)."""
-    from openlora.synthesis.importers import import_logs
+    """Turn a log file into instruction pairs (summarise, classify severity, extract indicators).
+
+    The same as ``import --pack siem --importer logs``, with the report this command always printed.
+    """
+    from openlora.synthesis.packs.registry import PackError
+    from openlora.synthesis.packs.running import run_import
 
     if not log_file.is_file():
         fail(f"{log_file}: no such file")
-    pairs, report = import_logs(log_file)
-    _write_pairs(out, pairs, report.to_json())
-    shown = ", ".join(str(n) for n in report.malformed_lines[:10])
-    typer.echo(f"{report.events} events ({report.by_format}) → {report.pairs} pairs in {out}")
-    typer.echo(f"malformed lines: {report.malformed}" + (f" (lines {shown})" if shown else ""))
+    try:
+        result = run_import("siem", log_file, "logs")
+    except PackError as exc:
+        fail(str(exc), 1)
+    report = result.report.details
+    _write_pairs(out, result.records, report)
+    shown = ", ".join(str(n) for n in report["malformed_lines"][:10])
+    typer.echo(f"{report['events']} events ({report['by_format']}) → {report['pairs']} pairs in {out}")
+    typer.echo(f"malformed lines: {report['malformed']}" + (f" (lines {shown})" if shown else ""))
 
 
 def synth(

@@ -5,10 +5,11 @@ mounting the commands in the order ``--help`` lists them; ``version`` lives here
 What it is not for: the commands themselves, which live by audience in ``train_commands`` (train,
 resume, export, eval), ``publish_commands`` (publish), ``supervise_commands`` (run),
 ``memory_commands`` (history, incidents, memory), ``data_commands`` (import-logs, synth),
-``serve_commands`` (metrics, tui, chat-model) and ``web_commands`` (web), with shared helpers in
-``common``. Heavy libraries (torch, transformers, peft, gradio) are imported inside the commands that
-need them, so ``openlora-agent --help`` answers at once. Commands stay thin: they parse arguments,
-call the core, and print; they never hold training logic.
+``build_commands`` (build-dataset), ``pack_commands`` (import, packs), ``serve_commands`` (metrics,
+tui, chat-model) and ``web_commands`` (web), with shared helpers in ``common``. Heavy libraries
+(torch, transformers, peft, gradio) are imported inside the commands that need them, so
+``openlora-agent --help`` answers at once. Commands stay thin: they parse arguments, call the core,
+and print; they never hold training logic.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import sys
 import typer
 
 from openlora.cli import (
+    build_commands,
     data_commands,
     memory_commands,
+    pack_commands,
     publish_commands,
     serve_commands,
     supervise_commands,
@@ -52,14 +55,17 @@ app.command()(publish_commands.publish)
 app.command("chat-model")(serve_commands.chat_model)
 app.command()(memory_commands.history)
 app.command("eval")(train_commands.eval_run)
+app.command("import")(pack_commands.import_command)
 app.command("import-logs")(data_commands.import_logs_command)
 app.command()(data_commands.synth)
+app.command("build-dataset")(build_commands.build_dataset_command)
 app.command()(serve_commands.metrics)
 app.command()(serve_commands.tui)
 app.command()(web_commands.web)
 app.command()(version)
 app.add_typer(memory_commands.incidents_app, name="incidents")
 app.add_typer(memory_commands.memory_app, name="memory")
+app.add_typer(pack_commands.packs_app, name="packs")
 
 
 def main() -> None:  # pragma: no cover - console entry convenience

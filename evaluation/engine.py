@@ -14,7 +14,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,12 +34,27 @@ if TYPE_CHECKING:
 
 @dataclass
 class FormatChecks:
-    """Format rules a goal may declare for outputs."""
+    """Format rules a goal may declare for outputs; ``extra``: pack checks, ``(prompt, output) -> bool``."""
 
     json: bool = False
     labels: list[str] = field(default_factory=list)
+    extra: list[Callable[[str, str], bool]] = field(default_factory=list)
 
-    def passes(self, output: str) -> bool:
+    def declared(self) -> bool:
+        return self.json or bool(self.labels) or bool(self.extra)
+
+    def _extra_pass(self, prompt: str, output: str) -> bool:
+        for check in self.extra:
+            try:
+                if not check(prompt, output):
+                    return False
+            except Exception:  # a pack's check that raises fails the output, never the evaluation
+                return False
+        return True
+
+    def passes(self, output: str, prompt: str = "") -> bool:
+        if not self._extra_pass(prompt, output):
+            return False
         text = output.strip()
         if self.json:
             try:
@@ -193,7 +208,7 @@ def score(records: list[Record], outputs: list[str], fluency: list[float], check
                 similarity_to_prompt=float(np.dot(out_v[i], prompt_v[i])),
                 similarity_to_reference=float(np.dot(out_v[i], ref_v[i])),
                 perplexity=fluency[i],
-                format_ok=checks.passes(outputs[i]),
+                format_ok=checks.passes(outputs[i], record.prompt),
                 unsupported=[f"{f.kind}:{f.value}" for f in flagged],
             )
         )

@@ -24,6 +24,7 @@ PACKAGES = [
     "observability",
     "ui_core",
     "web",
+    "packs",
 ]
 
 

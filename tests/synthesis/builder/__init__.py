@@ -1,0 +1,1 @@
+"""Tests of the offline dataset builder (openlora.synthesis.builder)."""
