@@ -3,8 +3,9 @@
 What it is for: the TUI's data screen and the web page's Data tab, which show under a file's preview
 its row count, kinds, lengths, problems and suggestions (:func:`findings_text`), and the web page the
 blocking problems apart (the supervisor refuses to train on those unless the goal says
-``bad_data: warn``). A raw ``.log`` file gets a sentence instead (it is imported before training), and
-so does a file too big to inspect quickly (the supervisor inspects it before the first attempt).
+``bad_data: warn``). A raw ``.log`` file gets a sentence instead (it is imported before training), so
+does a file the trainer does not read (source code, a page: a domain pack imports it), and so does a
+file too big to inspect quickly (the supervisor inspects it before the first attempt).
 What it is not for: reading rows (``data_preview``) or deciding anything (``tools.inspect_dataset``).
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from openlora.trainer.data_files import SUFFIXES
 from openlora.trainer.download_events import size_text
 
 # inspect_dataset reads the whole file: past this size the findings wait for the run's own inspection.
@@ -49,6 +51,8 @@ def dataset_findings(path: Path, max_bytes: int = INSPECT_MAX_BYTES) -> Findings
 
     if path.suffix.lower() == ".log":
         return Findings(["a log file: drafting a goal imports its events as prompt/response pairs first"])
+    if path.is_file() and path.suffix.lower() not in SUFFIXES:
+        return Findings([f"{path.suffix} is not a format the trainer reads: import it with a domain pack"])
     size = path.stat().st_size if path.is_file() else 0
     if size > max_bytes:
         return Findings(

@@ -7,7 +7,8 @@ with the stem reduced to letters, digits, ``_``, ``-`` and ``.`` (no folder part
 reads and raw ``.log`` files are taken, up to a size limit; the bytes are copied to a hidden temporary
 file and renamed into place when complete, so a half-written upload never appears in
 :func:`list_uploads`. A ``.log`` is turned into prompt/response pairs by the log importer at once
-(``chat.drafts.import_log``), stored beside it. The same content under the same name is stored once.
+(``chat.drafts.import_log``), stored beside it; any upload can then be imported with another pack's
+importer (``pack_imports``). The same content under the same name is stored once.
 What it is not for: previewing the file (``data_preview``) or receiving HTTP uploads (the web server).
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from openlora.trainer.download_events import size_text
 from openlora.trainer.rundir import fsync_dir
+from openlora.ui_core.pack_imports import is_import_report
 
 UPLOAD_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet", ".txt", ".log")
 DEFAULT_MAX_UPLOAD = 2**30  # 1 GiB
@@ -130,13 +132,17 @@ def _import(upload: Upload, folder: Path) -> None:
 
 
 def list_uploads(folder: Path) -> list[Path]:
-    """Stored uploads (and the pairs imported from logs), newest first; temporary files left out."""
+    """Stored uploads (and the records imported from them), newest first; temporary files and the
+    imports' ``.report.json`` files left out."""
     if not folder.is_dir():
         return []
     found = [
         p
         for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in UPLOAD_SUFFIXES
+        if p.is_file()
+        and not p.name.startswith(".")
+        and p.suffix.lower() in UPLOAD_SUFFIXES
+        and not is_import_report(p)
     ]
     return sorted(found, key=lambda p: (-p.stat().st_mtime, p.name))
 

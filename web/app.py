@@ -56,7 +56,12 @@ def _wire(settings: WebSettings, tabs: gr.Tabs, parts: dict[str, Any]) -> None:
     data.upload.upload(
         lambda f: data_tab.take_upload(settings, f),
         data.upload,
-        [data.upload_status, data.uploads, *data.shown],
+        [data.upload_status, data.uploads, *data.shown, *data.import_targets],
+    ).then(lambda: _datasets(settings), None, datasets)
+    data.run_import.click(
+        lambda s, c: data_tab.import_file(settings, s, c),
+        [data.source, data.importer],
+        [data.import_note, data.uploads, *data.shown],
     ).then(lambda: _datasets(settings), None, datasets)
     data.refresh.click(lambda: gr.update(choices=data_tab.upload_choices(settings)), None, data.uploads).then(
         lambda: _datasets(settings), None, datasets

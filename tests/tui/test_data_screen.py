@@ -13,10 +13,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
 
 from openlora.tui.screens import datasets
 from openlora.tui.screens.datasets import DatasetScreen, DataTree
+from openlora.tui.screens.pack_import import ImporterPicker
 from openlora.ui_core import data_head
 from tests.tui.conftest import make_app, wait_for
 
@@ -129,12 +130,13 @@ async def test_a_big_file_is_previewed_from_its_beginning(home, tmp_path, monkey
         assert "inspect_dataset reads the whole file" in screen.findings[0]
 
 
-def test_the_file_picker_offers_every_format_the_trainer_reads(tmp_path):
-    names = ["a.jsonl", "b.json", "c.csv", "d.tsv", "e.parquet", "f.txt", "g.log", "h.py", ".hidden.jsonl"]
+def test_the_file_picker_offers_every_format_the_trainer_reads_and_what_packs_import(tmp_path):
+    names = ["a.jsonl", "b.json", "c.csv", "d.tsv", "e.parquet", "f.txt", "g.log", "h.py", "i.md"]
+    names += ["f.verse-poems.jsonl", "f.verse-poems.report.json", "j.exe", ".hidden.jsonl"]
     for name in names:
         (tmp_path / name).write_text("x", encoding="utf-8")
     kept = DataTree.filter_paths(None, sorted(tmp_path.iterdir()))  # type: ignore[arg-type]
-    assert [p.name for p in kept] == names[:7]
+    assert [p.name for p in kept] == sorted(names[:10])  # an import's report is not data
 
 
 @pytest.mark.parametrize("name", ["rows.parquet", "rows.tsv", "rows.json"])
@@ -145,3 +147,27 @@ def test_tune_on_this_file_names_a_file_the_chat_recognises(tmp_path, name):
     # the request the "Tune on this file" button types, with an advisor answer that names no file
     intent = check_intent("{}", f"tune on {tmp_path / name} so it answers tickets", tmp_path)
     assert intent.kind == "tune" and intent.dataset == tmp_path / name
+
+
+async def test_i_imports_the_highlighted_file_with_a_pack_and_selects_the_records(home, tmp_path):
+    poems = tmp_path / "[b]poems.txt"  # a name that is markup must show as written
+    stanzas = ["The Sea", "waves come in\nwaves go out", "[red]the gulls[/red] cry\nthe sand is wet"]
+    poems.write_text("\n\n".join(stanzas) + "\n", encoding="utf-8")
+    app = make_app(tmp_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await _shown(pilot, poems)
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, ImporterPicker), what="the importer picker")
+        options = app.screen.query_one(OptionList)
+        ids = [options.get_option_at_index(n).id for n in range(options.option_count)]
+        assert ids == ["docs/documents", "verse/poems", "siem/logs"], ids
+        options.highlighted = ids.index("verse/poems")
+        await pilot.press("enter")
+        pairs = tmp_path / "b-poems.verse-poems.jsonl"
+        await wait_for(pilot, lambda: screen.selected == pairs and screen.preview is not None, what="records")
+        note = str(screen.query_one("#data-import", Static).render())
+        assert note.startswith("[b]poems.txt → b-poems.verse-poems.jsonl\nverse/poems: 1 records")
+        assert screen.preview_text and "[red]the gulls[/red] cry" in screen.preview_text[0]
+        tree = screen.query_one(DataTree)
+        await wait_for(pilot, lambda: tree.cursor_node is not None and tree.cursor_node.data.path == pairs)
+        assert not any(n.data.path.name.endswith(".report.json") for n in tree.root.children)
