@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -142,16 +141,9 @@ def _rank_died(rd: RunDir, rank: int, failure: Any, main: RunResult | None) -> R
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1 or args[0] in ("-h", "--help"):
-        print(
-            "usage: python -m openlora.trainer.ddp_launch RUN_DIR   (RUN_DIR holds spec.json)",
-            file=sys.stderr,
-        )
-        return 2
-    result = launch(Path(args[0]))
-    print(f"{result.status.value}: {result.message}", file=sys.stderr)
-    return 0 if result.status == RunStatus.COMPLETED else 1
+    from openlora.trainer.main import run_dir_cli
+
+    return run_dir_cli(argv, "openlora.trainer.ddp_launch", launch)
 
 
 if __name__ == "__main__":

@@ -140,14 +140,19 @@ def _collective_failed(exc: BaseException, recipe: object) -> bool:
     return isinstance(exc, dist.DistError) or any(marker in text for marker in _COLLECTIVE_MARKERS)
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_dir_cli(argv: list[str] | None, module: str, run: Callable[[Path], RunResult]) -> int:
+    """``python -m MODULE RUN_DIR``: ``run`` the folder, print how it ended; 0 only when completed."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or args[0] in ("-h", "--help"):
-        print("usage: python -m openlora.trainer RUN_DIR   (RUN_DIR holds spec.json)", file=sys.stderr)
+        print(f"usage: python -m {module} RUN_DIR   (RUN_DIR holds spec.json)", file=sys.stderr)
         return 2
-    result = run_training(Path(args[0]))
+    result = run(Path(args[0]))
     print(f"{result.status.value}: {result.message}", file=sys.stderr)
     return 0 if result.status == RunStatus.COMPLETED else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_dir_cli(argv, "openlora.trainer", run_training)
 
 
 if __name__ == "__main__":
