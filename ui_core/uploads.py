@@ -6,9 +6,10 @@ with the stem reduced to letters, digits, ``_``, ``-`` and ``.`` (no folder part
 ``../../etc/x.jsonl`` or ``a\\x00b.csv`` cannot leave ``RUNS/uploads/``. Only the formats the trainer
 reads and raw ``.log`` files are taken, up to a size limit; the bytes are copied to a hidden temporary
 file and renamed into place when complete, so a half-written upload never appears in
-:func:`list_uploads`. A ``.log`` is turned into prompt/response pairs by the log importer at once
-(``chat.drafts.import_log``), stored beside it; any upload can then be imported with another pack's
-importer (``pack_imports``). The same content under the same name is stored once.
+:func:`list_uploads`. A ``.log`` is imported at once with the default importer the data screens offer
+for it (``pack_imports``: the siem pack's log importer unless that pack is missing or broken), its
+records and report stored beside it, exactly as the Import button would; any upload can then be
+imported with another pack's importer. The same content under the same name is stored once.
 What it is not for: previewing the file (``data_preview``) or receiving HTTP uploads (the web server).
 """
 
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from openlora.trainer.download_events import size_text
 from openlora.trainer.rundir import fsync_dir
-from openlora.ui_core.pack_imports import is_import_report
+from openlora.ui_core.pack_imports import import_with, importer_choices, is_import_report
 
 UPLOAD_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet", ".txt", ".log")
 DEFAULT_MAX_UPLOAD = 2**30  # 1 GiB
@@ -121,14 +122,15 @@ def _copy_hashing(source: Path, target: Path, max_bytes: int) -> str:
 
 
 def _import(upload: Upload, folder: Path) -> None:
-    """A raw log's events as prompt/response pairs beside it (the note says why when none could be read)."""
-    from openlora.agent.goal import GoalError
-    from openlora.chat.drafts import import_log
-
-    try:
-        upload.pairs, upload.note = import_log(upload.path, folder)
-    except GoalError as exc:
-        upload.note = str(exc)
+    """A raw log's records beside it through its default pack importer; the note says what was made,
+    or why nothing was (no pack takes it, the importer found no events, a broken pack)."""
+    choices = importer_choices(upload.path)
+    if choices.default is None:
+        broken = f" (broken packs: {'; '.join(choices.broken)})" if choices.broken else ""
+        upload.note = f"{upload.path.name}: no installed pack imports a .log file{broken}"
+        return
+    done = import_with(upload.path, choices.default, folder)
+    upload.pairs, upload.note = done.pairs, done.note
 
 
 def list_uploads(folder: Path) -> list[Path]:

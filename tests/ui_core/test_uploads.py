@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from openlora.ui_core.uploads import (
@@ -74,8 +76,21 @@ def test_a_raw_log_is_imported_as_pairs_beside_it(tmp_path):
     )
     stored = store_upload(source, "auth.log", tmp_path / "uploads")
     assert stored.pairs is not None and stored.pairs.parent == stored.path.parent
-    assert stored.pairs.name == stored.path.name.removesuffix(".log") + ".pairs.jsonl"
-    assert "imported 2 log events" in stored.note and stored.pairs in list_uploads(tmp_path / "uploads")
+    assert stored.pairs.name == stored.path.name.removesuffix(".log") + ".siem-logs.jsonl"
+    assert stored.note.startswith(f"{stored.path.name} → {stored.pairs.name}")
+    assert stored.pairs in list_uploads(tmp_path / "uploads")
+    report = stored.pairs.with_name(stored.pairs.name.removesuffix(".jsonl") + ".report.json")
+    assert report.is_file() and report not in list_uploads(tmp_path / "uploads")  # as the Import button
+    rows = [json.loads(line) for line in stored.pairs.read_text().splitlines()]
+    assert rows and all(r["prompt"] and r["response"] for r in rows)
+
+
+def test_a_log_with_no_events_is_stored_and_says_nothing_was_imported(tmp_path):
+    source = tmp_path / "received"
+    source.write_bytes(b"\x00\x01 not a log line at all\n")
+    stored = store_upload(source, "noise.log", tmp_path / "uploads")
+    assert stored.path.is_file() and stored.pairs is None
+    assert "nothing to import" in stored.note
 
 
 def test_sizes_read_as_people_write_them():
