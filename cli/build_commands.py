@@ -29,7 +29,8 @@ def build_dataset_command(
         int, typer.Option("--n", min=1, max=100_000, help="At most this many training pairs.")
     ] = 500,
     model: Annotated[
-        str | None, typer.Option(help="GGUF that rephrases questions and writes summaries; default SmolLM2.")
+        str | None,
+        typer.Option(help="GGUF that proposes relations, rephrases and summarises; default SmolLM2."),
     ] = None,
     model_calls: Annotated[
         int,
@@ -53,7 +54,8 @@ def build_dataset_command(
     typer.echo(f"candidates: {report.candidates}")
     if report.model:
         typer.echo(
-            f"model: {report.model['rephrase_taken']}/{report.model['rephrase_tried']} rephrasings taken, "
+            f"model: {report.model['relations_taken']}/{report.model['relations_proposed']} relations "
+            f"taken, {report.model['rephrase_taken']}/{report.model['rephrase_tried']} rephrasings taken, "
             f"{report.model['summaries_written']} summaries written"
         )
     typer.echo(f"dropped: {report.dropped or 'none'}")

@@ -11,10 +11,7 @@ What it is not for: parsing, chunking, generating or filtering (the builder does
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
-from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
 
 from openlora.synthesis.packs.interface import (
     INTERFACE_VERSION,
@@ -29,45 +26,17 @@ BUILDER = "openlora.synthesis.builder.pipeline"
 DOCUMENTS = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
 
 
-def _as_dict(value: Any) -> dict[str, Any]:
-    if hasattr(value, "to_json"):
-        return dict(value.to_json())
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    return dict(value) if isinstance(value, Mapping) else {}
-
-
-def _unpack(result: Any) -> tuple[list[Record], dict[str, Any]]:
-    """(records, report) from what the builder returns: a pair, or an object with pairs/records and report."""
-    if isinstance(result, tuple) and len(result) == 2:
-        records, report = result
-    else:
-        records = getattr(result, "pairs", None) or getattr(result, "records", None) or []
-        report = getattr(result, "report", {})
-    return list(records), _as_dict(report)
-
-
-def _skips(details: dict[str, Any], report: ImportReport) -> None:
-    """Files the builder could not parse, under whichever key it lists them."""
-    for key in ("skipped", "unparsed", "failed", "errors"):
-        for item in details.get(key) or []:
-            if isinstance(item, Mapping):
-                report.skip(str(item.get("file") or item.get("path") or "?"), str(item.get("reason", key)))
-            elif isinstance(item, (list, tuple)) and len(item) == 2:
-                report.skip(str(item[0]), str(item[1]))
-            else:
-                report.skip(str(item), key)
-
-
 def import_documents(path: Path) -> tuple[list[Record], ImportReport]:
-    """Grounded pairs from a documents folder (.md, .txt, .html, .pdf) with their provenance."""
+    """Grounded template pairs from a documents folder or one document (.md, .txt, .html, .pdf), each
+    with its provenance; files that cannot be parsed are skipped with their reason."""
     pipeline = importlib.import_module(BUILDER)
-    build = getattr(pipeline, "documents_to_records", None) or pipeline.build_dataset
-    records, details = _unpack(build(path))
+    records, built = pipeline.documents_to_records(path)
+    details = built.to_json()
     report = ImportReport(source=str(path), details=details)
-    _skips(details, report)
+    for item in details.get("skipped", []):
+        report.skip(item["file"], item["reason"])
     for record in records:
-        report.count(str(record.get("kind", "pairs")) if isinstance(record, Mapping) else "pairs")
+        report.count(record["kind"])
     return records, report
 
 

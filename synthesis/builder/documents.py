@@ -205,10 +205,15 @@ def parse_file(path: Path) -> Document | ParseFailure:
 
 
 def parse_folder(folder: Path) -> tuple[list[Document], list[ParseFailure]]:
-    """Every file under ``folder`` (sorted, hidden ones skipped), parsed or listed with its reason."""
+    """Every file under ``folder`` (sorted, hidden ones skipped), parsed or listed with its reason;
+    ``folder`` may also be one file."""
     documents: list[Document] = []
     failures: list[ParseFailure] = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    if folder.is_file():
+        files, folder = [folder], folder.parent
+    else:
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+    for path in files:
         if any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue
         result = parse_file(path)

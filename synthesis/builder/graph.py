@@ -10,14 +10,18 @@ and the mentions of every entity in every chunk (whole words, case-insensitive, 
 allowed). Two chunks are linked when they mention the same entity; entities mentioned in more than
 :data:`GENERIC_SHARE` of the chunks are too generic to link on. Each fact keeps the chunk it came
 from and the sentence, item or row that states it (``evidence``).
+Relations the advisor model proposes (``model_assist.relations``) enter the graph only through
+:func:`stated_relation`: the subject, the object and the relation's words must all stand in one
+sentence of the chunk, which becomes the fact's evidence (``origin="model"``); anything else is refused.
 What it is not for: reasoning or coreference ("it", "this") — a fact is stated in one place or not
-extracted; and not for model-written facts (``model_assist`` may propose them, the filter decides).
+extracted.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -26,6 +30,7 @@ from openlora.synthesis.builder.chunking import Chunk, sentences
 from openlora.synthesis.builder.documents import Block
 
 GENERIC_SHARE = 0.25
+FILLER = frozenset(["the", "and", "for", "with", "from", "into", "onto", "than", "then", "its", "their"])
 MAX_ENTITY_WORDS = 6
 PRONOUNS = frozenset(
     [
@@ -77,7 +82,8 @@ class Fact:
     object: str
     chunk_id: str
     evidence: str
-    kind: str  # "definition", "part" or "attribute"
+    kind: str  # "definition", "part", "attribute" or "relation"
+    origin: str = "rule"  # "rule" (the patterns above) or "model" (proposed, checked by stated_relation)
 
 
 @dataclass
@@ -161,6 +167,52 @@ def extract_facts(chunk: Chunk) -> list[Fact]:
     return facts
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[\w'/-]+", text.lower())
+
+
+def _says(sentence_words: list[str], phrase: str) -> bool:
+    """True when ``phrase``'s words stand in the sentence in order, side by side (a plural allowed)."""
+    want = _words(re.sub(r"^(?:the|a|an)\s+", "", phrase.strip(), flags=re.IGNORECASE))
+    if not want:
+        return False
+    for start in range(len(sentence_words) - len(want) + 1):
+        window = sentence_words[start : start + len(want)]
+        if window[:-1] == want[:-1] and re.fullmatch(rf"{re.escape(want[-1])}(?:s|es)?", window[-1]):
+            return True
+    return False
+
+
+def _relation_said(sentence_words: list[str], relation: str) -> bool:
+    """Every content word of ``relation`` (3+ letters, not :data:`FILLER`) is in the sentence, by its first 4 letters, so
+    "chill" matches "chills"; a relation of stop words only is refused."""
+    content = [w for w in _words(relation) if len(w) >= 3 and w not in PRONOUNS | FILLER]
+    stems = {w[:4] for w in sentence_words}
+    return bool(content) and all(w[:4] in stems for w in content)
+
+
+def stated_relation(subject: str, relation: str, obj: str, chunk: Chunk) -> Fact | None:
+    """A model-proposed ``(subject, relation, object)`` as a fact when one sentence of ``chunk`` states
+    all three (see the module text); None when any is missing, the subject is a pronoun or too long,
+    or subject and object are the same thing."""
+    subject, relation, obj = (" ".join(str(x).split()) for x in (subject, relation, obj))
+    if not (_good_subject(subject) and _good_subject(obj)) or entity_key(subject) == entity_key(obj):
+        return None
+    if len(_words(relation)) > MAX_ENTITY_WORDS:
+        return None
+    for block in chunk.blocks:
+        texts = (
+            [block.text]
+            if block.kind == "para"
+            else [block.lead, *block.items, *("; ".join(r) for r in block.rows)]
+        )
+        for sentence in (s for text in texts for s in sentences(text)):
+            said = _words(sentence)
+            if _says(said, subject) and _says(said, obj) and _relation_said(said, relation):
+                return Fact(subject, relation.lower(), obj, chunk.id, sentence.strip(), "relation", "model")
+    return None
+
+
 @dataclass
 class KnowledgeGraph:
     chunks: dict[str, Chunk]
@@ -205,12 +257,13 @@ def _links(entities: dict[str, Entity], total: int) -> list[Link]:
     return [Link(a, b, keys) for (a, b), keys in sorted(shared.items())]
 
 
-def build_graph(chunks: list[Chunk]) -> KnowledgeGraph:
-    """Facts of every chunk, the entities they name, where each is mentioned, and the chunk links."""
-    facts = [fact for chunk in chunks for fact in extract_facts(chunk)]
+def build_graph(chunks: list[Chunk], extra_facts: Sequence[Fact] = ()) -> KnowledgeGraph:
+    """Facts of every chunk (and ``extra_facts``: checked model relations), the entities they name,
+    where each is mentioned, and the chunk links."""
+    facts = [fact for chunk in chunks for fact in extract_facts(chunk)] + list(extra_facts)
     entities: dict[str, Entity] = {}
     for fact in facts:
-        names = [fact.subject] + ([fact.object] if fact.kind == "part" else [])
+        names = [fact.subject] + ([fact.object] if fact.kind in ("part", "relation") else [])
         for name in names:
             key = entity_key(name)
             if _good_subject(name):

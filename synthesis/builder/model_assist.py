@@ -1,6 +1,10 @@
 """What the advisor model (the embedded SmolLM2, or any GGUF) adds to the builder: wording, not facts.
 
-What it is for: two optional, bounded uses of constrained JSON decoding (``advisor.client``) —
+What it is for: three optional, bounded uses of constrained JSON decoding (``advisor.client``) —
+- :func:`relations`: up to :data:`MAX_RELATIONS` ``(subject, relation, object)`` triples proposed
+  for a chunk the rules found little in; each enters the knowledge graph only when
+  ``graph.stated_relation`` finds one sentence of the chunk stating all three (that sentence is then
+  the answer of its pair, so the model supplies the link, never the words);
 - :func:`rephrase`: a template question reworded, so the pairs do not all read "What is X?"; the
   answer stays the corpus's sentence. A rewording is taken only when it keeps the entity's name word
   for word, ends with "?", differs from the template and stays close in meaning (MiniLM cosine ≥
@@ -20,6 +24,7 @@ from typing import Any
 
 from openlora.prompts import quote_data, render
 from openlora.synthesis.builder.chunking import Chunk
+from openlora.synthesis.builder.graph import Fact, entity_key, stated_relation
 from openlora.synthesis.builder.questions import Candidate
 from openlora.synthesis.quality import normalize
 
@@ -28,6 +33,25 @@ QUESTION_SCHEMA = {
     "type": "object",
     "properties": {"question": {"type": "string", "minLength": 8, "maxLength": 160}},
     "required": ["question"],
+    "additionalProperties": False,
+}
+MAX_RELATIONS = 3
+_PHRASE = {"type": "string", "minLength": 2, "maxLength": 60}
+RELATION_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "relations": {
+            "type": "array",
+            "maxItems": MAX_RELATIONS,
+            "items": {
+                "type": "object",
+                "properties": {"subject": _PHRASE, "relation": _PHRASE, "object": _PHRASE},
+                "required": ["subject", "relation", "object"],
+                "additionalProperties": False,
+            },
+        }
+    },
+    "required": ["relations"],
     "additionalProperties": False,
 }
 SUMMARY_SCHEMA = {
@@ -40,6 +64,8 @@ SUMMARY_SCHEMA = {
 
 @dataclass
 class AssistStats:
+    relations_proposed: int = 0
+    relations_taken: int = 0
     rephrase_tried: int = 0
     rephrase_taken: int = 0
     summaries_written: int = 0
@@ -55,6 +81,28 @@ def _ask(advisor: Any, prompt: str, schema: dict[str, Any], key: str, stats: Ass
         stats.invalid += 1
         return None
     return " ".join(str(value).split()) or None
+
+
+def relations(chunk: Chunk, advisor: Any, stats: AssistStats) -> list[Fact]:
+    """The triples the model proposes for ``chunk`` that one of its sentences states (``stated_relation``)."""
+    prompt = render(
+        "extract_relations", heading=quote_data(chunk.heading, 120), passage=quote_data(chunk.text, 1200)
+    )
+    try:
+        proposed = json.loads(advisor.complete_json([{"role": "user", "content": prompt}], RELATION_SCHEMA))
+        triples = proposed["relations"][:MAX_RELATIONS]
+        named = [(str(t["subject"]), str(t["relation"]), str(t["object"])) for t in triples]
+    except (ValueError, KeyError, TypeError):
+        stats.invalid += 1
+        return []
+    stats.relations_proposed += len(named)
+    taken: dict[tuple[str, str], Fact] = {}
+    for subject, relation, obj in named:
+        fact = stated_relation(subject, relation, obj, chunk)
+        if fact is not None:
+            taken.setdefault((entity_key(fact.subject), entity_key(fact.object)), fact)
+    stats.relations_taken += len(taken)
+    return list(taken.values())
 
 
 def rephrase(candidate: Candidate, advisor: Any, stats: AssistStats) -> Candidate:

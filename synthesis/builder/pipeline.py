@@ -3,10 +3,11 @@
 What it is for: the public entry points —
 - :func:`documents_to_records`: parse, chunk, build the graph, make template pairs, keep the grounded
   and distinct ones; no model, no files written (what an importer such as the ``docs`` pack calls);
-- :func:`build_dataset`: the same plus the advisor model (rephrasings and summaries, bounded by
-  ``model_calls``), an eval split, and files beside ``out``: ``.report.json`` (counts per stage and
-  per drop reason), ``.graph.json`` (chunks, entities, facts, links) and ``.chunks.npy`` (MiniLM
-  vectors of the chunks, in the graph's chunk order).
+- :func:`build_dataset`: the same plus the advisor model (bounded by ``model_calls``, a third each:
+  relations for the chunks the rules found little in, checked against the chunk before they join
+  the graph; rephrased questions; summaries), an eval split, and files beside ``out``:
+  ``.report.json`` (counts per stage and per drop reason), ``.graph.json`` (chunks, entities,
+  facts, links) and ``.chunks.npy`` (MiniLM vectors of the chunks, in the graph's chunk order).
 The eval set: when ``eval_out`` names a file that exists it is read and every training pair too close
 to it is dropped; when it does not exist, a held-out share (:data:`EVAL_SHARE`) of the sections is
 set aside, its pairs are written there, and no training pair comes from those sections.
@@ -78,19 +79,19 @@ class Corpus:
 
 
 def read_corpus(docs_dir: Path, count: TokenCounter, progress: Progress = no_progress) -> Corpus:
-    """Parse, chunk and graph ``docs_dir``; the report's parse, chunk and graph figures filled in."""
+    """Parse, chunk and graph ``docs_dir`` (a folder or one document); the report's parse, chunk and
+    graph figures filled in."""
     report = BuildReport()
+    root = docs_dir if docs_dir.is_dir() else docs_dir.parent  # one document: names relative to its folder
     began = time.perf_counter()
     documents, failures = parse_folder(docs_dir)
     report.seconds["parse"] = round(time.perf_counter() - began, 3)
     report.files, report.parsed = len(documents) + len(failures), len(documents)
-    report.skipped = [{"file": str(f.path.relative_to(docs_dir)), "reason": f.reason} for f in failures]
-    report.encodings = {
-        str(d.path.relative_to(docs_dir)): d.encoding for d in documents if d.encoding != "utf-8"
-    }
+    report.skipped = [{"file": str(f.path.relative_to(root)), "reason": f.reason} for f in failures]
+    report.encodings = {str(d.path.relative_to(root)): d.encoding for d in documents if d.encoding != "utf-8"}
     report.pages = sum(d.pages for d in documents)
     began = time.perf_counter()
-    chunks = chunk_documents(list(progress(documents, "chunk")), docs_dir, count)
+    chunks = chunk_documents(list(progress(documents, "chunk")), root, count)
     report.chunks, report.tokens = len(chunks), sum(c.tokens for c in chunks)
     graph = build_graph(chunks)
     report.seconds["chunk_and_graph"] = round(time.perf_counter() - began, 3)
@@ -169,26 +170,65 @@ def held_out_chunks(chunks: list[Chunk], share: float = EVAL_SHARE) -> set[str]:
     return {c.id for c in chunks if (c.file, c.headings) in chosen}
 
 
+def _split_calls(calls: int) -> tuple[int, int, int]:
+    """The model's call budget as (relations, rephrasings, summaries): a third each, rephrasings first."""
+    relations = calls // 3
+    rest = calls - relations
+    return relations, rest - rest // 2, rest // 2
+
+
+def _where_rules_find_little(chunks: list[Chunk], graph: KnowledgeGraph, count: int) -> list[Chunk]:
+    """The ``count`` chunks with the fewest rule facts (the longest first among equals)."""
+    found = Counter(f.chunk_id for f in graph.facts)
+    return sorted(chunks, key=lambda c: (found[c.id], -c.tokens, c.id))[:count]
+
+
+def _add_relations(corpus: Corpus, advisor: Any, calls: int, stats: Any, progress: Progress) -> None:
+    """Model-proposed relations of the chunks the rules found little in, checked, into a rebuilt graph."""
+    if calls <= 0:
+        return
+    chosen = _where_rules_find_little(corpus.chunks, corpus.graph, calls)
+    extra = [
+        f for chunk in progress(chosen, "relations") for f in model_assist.relations(chunk, advisor, stats)
+    ]
+    if extra:
+        corpus.graph = build_graph(corpus.chunks, extra)
+        report = corpus.report
+        report.entities, report.links = len(corpus.graph.entities), len(corpus.graph.links)
+        report.facts = dict(Counter(f.kind for f in corpus.graph.facts))
+
+
 def _assist(
-    pool: list[Candidate], corpus: Corpus, model: str, calls: int, progress: Progress
+    pool: list[Candidate], corpus: Corpus, advisor: Any, calls: int, stats: Any, progress: Progress
 ) -> list[Candidate]:
-    """Half the call budget rephrases template questions, half writes summaries of the longest chunks."""
-    stats = model_assist.AssistStats()
-    began = time.perf_counter()
-    advisor = model_assist.make_advisor(model)
+    """Rephrase template questions and write summaries of the longest chunks, within ``calls``."""
+    _, rephrasings, summaries = _split_calls(calls)
     rephrasable = [
         i for i, c in enumerate(pool) if c.kind in {"definition", "part", "attribute"} and c.entity
     ]
-    chosen = rephrasable[:: max(1, len(rephrasable) // max(1, calls - calls // 2))][: calls - calls // 2]
+    chosen = rephrasable[:: max(1, len(rephrasable) // max(1, rephrasings))][:rephrasings]
     for index in progress(chosen, "rephrase"):
         pool[index] = model_assist.rephrase(pool[index], advisor, stats)
-    longest = sorted(corpus.chunks, key=lambda c: -c.tokens)[: calls // 2]
+    longest = sorted(corpus.chunks, key=lambda c: -c.tokens)[:summaries]
     extra = [
         s for chunk in progress(longest, "summarise") if (s := model_assist.summarise(chunk, advisor, stats))
     ]
+    return pool + extra
+
+
+def _generate(corpus: Corpus, model: str, calls: int, progress: Progress) -> list[Candidate]:
+    """The candidates: template pairs of the graph, with the model (``calls`` > 0) adding checked
+    relations to the graph first, then rephrasings and summaries; its figures go in the report."""
+    if calls <= 0 or not corpus.chunks:
+        return candidates(corpus.graph)
+    stats = model_assist.AssistStats()
+    began = time.perf_counter()
+    advisor = model_assist.make_advisor(model)
+    _add_relations(corpus, advisor, _split_calls(calls)[0], stats, progress)
+    pool = _assist(candidates(corpus.graph), corpus, advisor, calls, stats, progress)
     stats.seconds = round(time.perf_counter() - began, 2)
     corpus.report.model = {"model": model, "calls_budget": calls} | asdict(stats)
-    return pool + extra
+    return pool
 
 
 def _eval_split(
@@ -258,12 +298,10 @@ def build_dataset(
 
     corpus = read_corpus(docs_dir, token_counter or _embedded_counter(), progress)
     report = corpus.report
-    pool = candidates(corpus.graph)
-    report.candidates = dict(Counter(c.kind for c in pool))
     began = time.perf_counter()
-    if model_calls > 0 and pool:
-        pool = _assist(pool, corpus, model or EMBEDDED_BASE, model_calls, progress)
+    pool = _generate(corpus, model or EMBEDDED_BASE, model_calls, progress)
     report.seconds["generate"] = round(time.perf_counter() - began, 3)
+    report.candidates = dict(Counter(c.kind for c in pool))
     report.candidates |= {"total": len(pool), "model_written": sum(c.origin != "template" for c in pool)}
     log = DropLog()
     began = time.perf_counter()

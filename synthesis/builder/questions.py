@@ -2,7 +2,8 @@
 
 What it is for: turning facts into closed-book pairs whose answers are the corpus's own words —
 - single-fact: a definition → "What is X?" answered by the defining sentence; a list → "What does S
-  include?" answered by its items; a table cell → "What is the <column> of <row>?";
+  include?" answered by its items; a table cell → "What is the <column> of <row>?"; a checked model
+  relation → "How are X and Y related?" answered by the sentence that states it;
 - multi-hop: an entity defined in one chunk and listed or described in another (linked through the
   graph) → one question whose answer needs both chunks;
 - summaries: the first chunk of each section → "Summarise the section …", answered by its lead
@@ -41,6 +42,14 @@ def _term(fact: Fact) -> str:
     return fact.subject
 
 
+def _as_written(name: str, evidence: str) -> str:
+    """``name`` with the "the" its sentence puts before it ("the glycol loop"), else as it is."""
+    if name.lower().startswith(("the ", "a ", "an ")):
+        return name
+    said = re.search(rf"(?<![\w-])the\s+{re.escape(name)}(?![\w-])", evidence, re.IGNORECASE)
+    return f"the {name}" if said else name
+
+
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -66,6 +75,10 @@ def single_fact(graph: KnowledgeGraph) -> list[Candidate]:
             )
         elif fact.kind == "part":
             groups.setdefault((fact.subject, fact.chunk_id), []).append(fact)
+        elif fact.kind == "relation":
+            subject, obj = _as_written(fact.subject, fact.evidence), _as_written(fact.object, fact.evidence)
+            question = f"How are {subject} and {obj} related?"
+            out.append(Candidate(question, fact.evidence, "relation", [fact.chunk_id], key, "model_relation"))
         elif attributes.get((key, fact.chunk_id), 0) < MAX_ATTRIBUTES_PER_ROW:
             attributes[(key, fact.chunk_id)] = attributes.get((key, fact.chunk_id), 0) + 1
             question = f"What is the {fact.relation.lower()} of {fact.subject}?"

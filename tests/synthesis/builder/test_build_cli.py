@@ -27,14 +27,23 @@ def test_build_dataset_command_with_the_embedded_model(tmp_path: Path) -> None:
     for name, text in DOCS.items():
         (docs / name).write_text(text, encoding="utf-8")
     out = tmp_path / "pairs.jsonl"
-    result = CliRunner().invoke(app, ["build-dataset", str(docs), "--out", str(out), "--model-calls", "2"])
+    result = CliRunner().invoke(app, ["build-dataset", str(docs), "--out", str(out), "--model-calls", "3"])
     assert result.exit_code == 0, result.output
     assert "pairs written to" in result.output
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert rows and all(r["chunk_id"] and r["source_file"] and r["heading"] for r in rows)
     report = json.loads(out.with_suffix(".report.json").read_text(encoding="utf-8"))
+    model = report["model"]
     assert (
-        report["model"]["rephrase_tried"] + report["model"]["summaries_written"] + report["model"]["invalid"]
-        >= 1
+        model["calls_budget"] == 3 and model["rephrase_tried"] == 1
+    )  # a third each: relation, rephrase, summary
+    assert (
+        model["relations_proposed"] + model["invalid"] >= 1
+        and model["relations_taken"] <= model["relations_proposed"]
     )
+    graph = json.loads(out.with_suffix(".graph.json").read_text(encoding="utf-8"))
+    texts = {c["id"]: " ".join(c["text"].split()) for c in graph["chunks"]}
+    for fact in (f for f in graph["facts"] if f["origin"] == "model"):  # only what a sentence states
+        assert " ".join(fact["evidence"].split()) in texts[fact["chunk_id"]]
+        assert fact["subject"].lower() in fact["evidence"].lower()
     assert report["parsed"] == 2 and not any("alert" in r["response"] for r in rows)

@@ -12,9 +12,9 @@ import pytest
 from openlora.synthesis.builder.chunking import Chunk, chunk_documents, estimate_tokens
 from openlora.synthesis.builder.documents import Block, parse_folder
 from openlora.synthesis.builder.filters import DropLog, deduplicate, grounding_problem
-from openlora.synthesis.builder.graph import build_graph
+from openlora.synthesis.builder.graph import build_graph, stated_relation
 from openlora.synthesis.builder.pipeline import build_dataset, documents_to_records, no_progress
-from openlora.synthesis.builder.questions import Candidate
+from openlora.synthesis.builder.questions import Candidate, candidates
 from openlora.trainer.data_files import ColumnMap, read_records
 
 REPO = Path(__file__).resolve().parents[3]
@@ -70,6 +70,48 @@ def test_table_rows_become_attribute_facts() -> None:
     )
     graph = build_graph([chunk])
     assert [(f.subject, f.relation, f.object) for f in graph.facts] == [("Azimuth", "Range", "270 degrees")]
+
+
+COOLING = (
+    "The cryocooler sits in the power house. "
+    "Every night the cryocooler chills the glycol loop before the detector is switched on."
+)
+
+
+def test_a_model_relation_joins_the_graph_only_when_one_sentence_states_it() -> None:
+    chunk = _chunk("c1", COOLING, ("Cooling",))
+    fact = stated_relation("the cryocooler", "chill", "glycol loop", chunk)
+    assert fact is not None and (fact.kind, fact.origin) == ("relation", "model")
+    assert (
+        fact.evidence
+        == "Every night the cryocooler chills the glycol loop before the detector is switched on."
+    )
+    refused = [
+        ("cryocooler", "chills", "the telescope mirror"),  # an object the passage never names
+        ("cryocooler", "powers", "glycol loop"),  # a relation the sentence does not say
+        ("it", "chills", "glycol loop"),  # a pronoun is no subject
+        ("cryocooler", "sits in", "glycol loop"),  # the words are in two different sentences
+        ("glycol loop", "is", "the glycol loop"),  # one thing related to itself
+        ("cryocooler", "of the", "detector"),  # a relation of stop words only
+    ]
+    for triple in refused:
+        assert stated_relation(*triple, chunk) is None, triple
+
+
+def test_a_checked_relation_links_chunks_and_becomes_a_grounded_pair() -> None:
+    cooling = _chunk("c1", COOLING, ("Cooling",))
+    night = _chunk("c2", "Check the glycol loop pressure on the panel before opening the dome.", ("Night",))
+    relation = stated_relation("cryocooler", "chills", "glycol loop", cooling)
+    assert relation is not None
+    plain, enriched = build_graph([cooling, night]), build_graph([cooling, night], [relation])
+    assert "glycol loop" not in plain.entities and not plain.links
+    assert enriched.entities["glycol loop"].mentions == ["c1", "c2"]
+    assert [link.entities for link in enriched.links] == [["glycol loop"]]
+    pairs = [c for c in candidates(enriched) if c.kind == "relation"]
+    assert [(p.prompt, p.origin) for p in pairs] == [
+        ("How are the cryocooler and the glycol loop related?", "model_relation")
+    ]
+    assert pairs[0].response == relation.evidence and grounding_problem(pairs[0], COOLING) is None
 
 
 def test_grounding_drops_a_planted_answer_with_an_invented_fact() -> None:
