@@ -184,8 +184,8 @@ def _says(sentence_words: list[str], phrase: str) -> bool:
 
 
 def _relation_said(sentence_words: list[str], relation: str) -> bool:
-    """Every content word of ``relation`` (3+ letters, not :data:`FILLER`) is in the sentence, by its first 4 letters, so
-    "chill" matches "chills"; a relation of stop words only is refused."""
+    """Every content word of ``relation`` (3+ letters, not :data:`FILLER`) is in the sentence, by its
+    first 4 letters, so "chill" matches "chills"; a relation of filler words only is refused."""
     content = [w for w in _words(relation) if len(w) >= 3 and w not in PRONOUNS | FILLER]
     stems = {w[:4] for w in sentence_words}
     return bool(content) and all(w[:4] in stems for w in content)

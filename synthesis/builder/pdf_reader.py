@@ -11,7 +11,10 @@ with more than two columns. A two-cell table row is read as two columns.
 
 from __future__ import annotations
 
+import logging
 import statistics
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,15 +125,29 @@ def _as_markdown(lines: list[tuple[str, float]]) -> str:
     return "\n".join(parts)
 
 
+@contextmanager
+def _pypdf_quiet() -> Iterator[None]:
+    """pypdf logs its repairs of a damaged file ("EOF marker not found") as warnings on the console;
+    a file it cannot read fails with its own reason instead, so only errors are let through."""
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def read_pdf(path: Path) -> Document:
     from pypdf import PdfReader
 
-    reader = PdfReader(str(path))
-    if reader.is_encrypted:
-        raise ValueError("encrypted PDF")
-    texts = []
-    for page in reader.pages:
-        lines = _page_lines(page)
-        texts.append(_as_markdown(lines) if lines else page.extract_text() or "")
+    with _pypdf_quiet():
+        reader = PdfReader(str(path))
+        if reader.is_encrypted:
+            raise ValueError("encrypted PDF")
+        texts = []
+        for page in reader.pages:
+            lines = _page_lines(page)
+            texts.append(_as_markdown(lines) if lines else page.extract_text() or "")
     sections = parse_markdown("\n\n".join(texts), path.stem)
     return Document(path, "pdf", sections, len(reader.pages), "pdf")
