@@ -7,6 +7,10 @@ for every reason a candidate was dropped —
 - ``ungrounded_words``: under :data:`MIN_WORD_SUPPORT` of the answer's content words (not stop
   words, not words of the question) appear in its chunks — catches invented prose the fact
   patterns cannot see;
+- for an answer the model wrote (a summary): ``truncated`` when it does not end as a sentence ends
+  (cut by the schema's length bound), ``unsupported_phrasing`` when a sentence has under
+  :data:`MIN_PHRASE_SUPPORT` of its adjacent word pairs side by side in the chunks — true words
+  stitched into a false claim ("scaled to a perfect pixel read 1");
 - ``length`` / ``language``: the quality gate's bounds (``synthesis.quality``);
 - ``leakage``: the same normalised prompt or pair as an eval pair, or MiniLM cosine ≥ :data:`LEAKAGE`
   to one; ``duplicate`` / ``near_duplicate``: the same normalised pair, or cosine ≥
@@ -21,17 +25,21 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 
 from openlora.evaluation.hallucination import extract_facts, unsupported_facts
+from openlora.synthesis.builder.chunking import sentences
 from openlora.synthesis.builder.questions import Candidate
 from openlora.synthesis.quality import MAX_PROMPT, MAX_RESPONSE, MIN_PROMPT, looks_like_language, normalize
 
 NEAR_DUPLICATE = 0.92
 LEAKAGE = 0.90
 MIN_WORD_SUPPORT = 0.8
+MIN_PHRASE_SUPPORT = 0.9
+MODEL_WRITTEN_ANSWERS = frozenset(["model_summary"])  # origins whose answer the model wrote
 STOP = frozenset(
     [
         "a",
@@ -128,12 +136,39 @@ def word_support(answer: str, source: str, question: str = "") -> float:
     return sum(w in found for w in words) / len(words)
 
 
+def _word_pairs(text: str) -> list[tuple[str, str]]:
+    words = re.findall(r"[\w'-]+", text.lower())
+    return list(pairwise(words))
+
+
+def phrase_support(sentence: str, source: str) -> float:
+    """The share of ``sentence``'s adjacent word pairs that also stand side by side in ``source``: 1.0
+    for a copied sentence, lower for words of the source recombined into a new claim."""
+    pairs = _word_pairs(sentence)
+    if not pairs:
+        return 1.0
+    known = set(_word_pairs(source))
+    return sum(pair in known for pair in pairs) / len(pairs)
+
+
+def _model_answer_problem(answer: str, source: str) -> str | None:
+    """A model-written answer must end as a sentence ends and say each sentence nearly as the source
+    says it (:data:`MIN_PHRASE_SUPPORT`): a small model's summaries stitch true words into false claims."""
+    if not answer.rstrip().endswith((".", "!", "?")):
+        return "truncated"
+    if any(phrase_support(s, source) < MIN_PHRASE_SUPPORT for s in sentences(answer)):
+        return "unsupported_phrasing"
+    return None
+
+
 def grounding_problem(candidate: Candidate, source: str) -> str | None:
     """Why ``candidate``'s answer is not grounded in ``source`` (its chunks' text), or None."""
     if unsupported_facts(candidate.response, source):
         return "unsupported_fact"
     if word_support(candidate.response, source, candidate.prompt) < MIN_WORD_SUPPORT:
         return "ungrounded_words"
+    if candidate.origin in MODEL_WRITTEN_ANSWERS:
+        return _model_answer_problem(candidate.response, source)
     return None
 
 

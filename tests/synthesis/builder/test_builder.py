@@ -5,6 +5,7 @@ No model generation here (``model_calls=0``); MiniLM embeds (numpy, a few second
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,29 @@ def test_grounding_drops_a_planted_answer_with_an_invented_fact() -> None:
     assert grounding_problem(invented_number, source) == "unsupported_fact"
     assert grounding_problem(invented_name, source) == "unsupported_fact"
     assert grounding_problem(invented_prose, source) == "ungrounded_words"
+
+
+def test_a_model_summary_must_end_as_a_sentence_and_say_what_the_source_says() -> None:
+    source = (
+        "A master frame is a single calibration frame made by combining many raw frames of the same kind. "
+        "Lantern builds a master bias, a master dark and a master flat for each filter or slit."
+    )
+    question = 'In a sentence or two, what does the section "Master frames" say?'
+    copied = Candidate(question, source, "summary", ["c1"], origin="model_summary")
+    cut = Candidate(question, source[:-40].rstrip() + ",", "summary", ["c1"], origin="model_summary")
+    stitched = Candidate(  # every word is the source's, the claim is not
+        question,
+        "A master frame is a single calibration frame. Each filter or slit is scaled to a master frame.",
+        "summary",
+        ["c1"],
+        origin="model_summary",
+    )
+    assert grounding_problem(copied, source) is None
+    assert grounding_problem(cut, source) == "truncated"
+    assert grounding_problem(stitched, source) == "unsupported_phrasing"
+    assert (
+        grounding_problem(replace(stitched, origin="template"), source) is None
+    )  # templates copy the corpus
 
 
 def test_dedup_drops_a_paraphrase_but_keeps_pairs_that_differ_in_a_fact() -> None:
