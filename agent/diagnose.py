@@ -22,7 +22,7 @@ from openlora.agent.live_evidence import live_checks
 from openlora.agent.more_data import too_little_data
 from openlora.agent.oom_probe import measured_oom_finding
 from openlora.agent.preflight import run_checks
-from openlora.agent.quality import invention_not_from_data, quality_finding
+from openlora.agent.quality import Inventing, invention_not_from_data, quality_finding
 from openlora.agent.records import Diagnosis, Finding
 from openlora.agent.state import AgentState, TimelineEntry
 from openlora.memory.records import Outcome
@@ -76,15 +76,21 @@ def detect_node(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     return {"finding": finding, "pending_incident": None, "attempts": [record], "timeline": lines}
 
 
-def _inventing(config: dict[str, Any]) -> tuple[int, int] | None:
-    """The attempt's training pairs that answer with facts their prompts lack, of all its pairs."""
+def _inventing(config: dict[str, Any]) -> Inventing | None:
+    """The attempt's training pairs that answer with facts their prompts lack, of all its pairs, and
+    the same count over its eval file (``val_dataset``) when it has one."""
     from openlora.synthesis.filtering import inventing_rows
     from openlora.trainer.data_files import ColumnMap, DataError
 
+    columns = ColumnMap.of(config)
     try:
-        return inventing_rows(Path(config["dataset"]), ColumnMap.of(config))
+        rows, pairs = inventing_rows(Path(config["dataset"]), columns)
+        reference = (
+            inventing_rows(Path(config["val_dataset"]), columns) if config.get("val_dataset") else (0, 0)
+        )
     except (DataError, OSError):
         return None
+    return Inventing(rows, pairs, *reference)
 
 
 def evaluate(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:

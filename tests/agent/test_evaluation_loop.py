@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from openlora.agent.goal import EvaluationSettings
-from openlora.agent.quality import invention_not_from_data, quality_finding
+from openlora.agent.quality import Inventing, invention_not_from_data, quality_finding
 from openlora.agent.runner import run_goal
 from openlora.synthesis.filtering import filter_unsupported
 from openlora.trainer.rundir import GoalDir
@@ -87,7 +87,7 @@ def test_rising_hallucination_is_a_data_problem_with_a_data_action(tmp_path):
 
 def test_inventing_is_judged_against_an_absolute_rate_and_only_blamed_on_data_that_teaches_it():
     chatty_base = {"adapter": {"hallucination_rate": 0.375}, "base": {"hallucination_rate": 1.0}}
-    finding = quality_finding(chatty_base, SETTINGS, inventing=(50, 80))
+    finding = quality_finding(chatty_base, SETTINGS, inventing=Inventing(50, 80))
     assert finding.diagnosis == "hallucination"
     assert finding.evidence == {
         "adapter_rate": 0.375,
@@ -96,10 +96,31 @@ def test_inventing_is_judged_against_an_absolute_rate_and_only_blamed_on_data_th
         "training_pairs": 80,
     }
     assert "50 of the 80 training answers" in finding.candidates[0].why
-    assert quality_finding(chatty_base, SETTINGS, inventing=(0, 270)) is None  # filtering changes nothing
-    note = invention_not_from_data(chatty_base, SETTINGS, (0, 270))
+    assert (
+        quality_finding(chatty_base, SETTINGS, inventing=Inventing(0, 270)) is None
+    )  # filtering changes nothing
+    note = invention_not_from_data(chatty_base, SETTINGS, Inventing(0, 270))
     assert note.startswith("the adapter invents facts in 38% of its answers") and "0 of the 270" in note
-    assert invention_not_from_data(chatty_base, SETTINGS, (50, 80)) is None  # a finding is made instead
-    assert quality_finding(chatty_base, SETTINGS, inventing=(1, 270)) is None  # under 2 %: not the cause
+    assert (
+        invention_not_from_data(chatty_base, SETTINGS, Inventing(50, 80)) is None
+    )  # a finding is made instead
+    assert (
+        quality_finding(chatty_base, SETTINGS, inventing=Inventing(1, 270)) is None
+    )  # under 2 %: not the cause
     faithful = {"adapter": {"hallucination_rate": 0.1}, "base": {"hallucination_rate": 1.0}}
-    assert quality_finding(faithful, SETTINGS, inventing=(50, 80)) is None
+    assert quality_finding(faithful, SETTINGS, inventing=Inventing(50, 80)) is None
+
+
+def test_closed_book_answers_are_the_knowledge_to_learn_not_rows_to_filter():
+    """Questions about a handbook: the right answers state facts their prompts lack (the eval file's
+    references do too), so the rows that do are the knowledge itself and filtering is not the fix."""
+    unseen = {"adapter": {"hallucination_rate": 0.35}, "base": {"hallucination_rate": 0.40}}
+    handbook = Inventing(199, 493, reference_rows=51, reference_pairs=94)
+    assert handbook.closed_book and quality_finding(unseen, SETTINGS, handbook) is None
+    note = invention_not_from_data(unseen, SETTINGS, handbook)
+    assert "51 of the 94 reference answers" in note and "would remove that knowledge" in note
+    faithful_references = Inventing(50, 80, reference_rows=0, reference_pairs=12)  # the invented users
+    assert not faithful_references.closed_book
+    assert quality_finding(unseen, SETTINGS, faithful_references).diagnosis == "hallucination"
+    rarely = Inventing(300, 400, reference_rows=2, reference_pairs=12)  # references far more faithful
+    assert not rarely.closed_book and quality_finding(unseen, SETTINGS, rarely) is not None
