@@ -121,8 +121,9 @@ def invention_not_from_data(
         return None
     if inventing.closed_book:
         return (
-            f"the adapter states facts its prompts lack in {invents}, but so do {inventing.reference_rows} "
-            f"of the {inventing.reference_pairs} reference answers of the eval file: the task answers from "
+            f"the adapter states facts neither prompt nor reference has in {invents}, but "
+            f"{inventing.reference_rows} of the {inventing.reference_pairs} reference answers of the eval "
+            "file state facts their prompts lack: the task answers from "
             "knowledge the prompts do not carry, and filtering the training rows that do would remove "
             "that knowledge — not a data problem filtering can fix"
         )
