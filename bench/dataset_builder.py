@@ -60,7 +60,7 @@ def main() -> None:
         report = build_dataset(args.docs, Path(tmp) / "pairs.jsonl", Path(tmp) / "eval.jsonl",
                                n=100_000, model_calls=args.model_calls, progress=no_progress)  # fmt: skip
     model = report.model
-    model_made = model.get("rephrase_taken", 0) + model.get("summaries_written", 0)
+    model_made = sum(model.get(k, 0) for k in ("relations_taken", "rephrase_taken", "summaries_written"))
     considered = report.candidates["total"]
     result = {
         "pages": pages,
@@ -70,6 +70,7 @@ def main() -> None:
         "model_calls": args.model_calls,
         "model_seconds": model.get("seconds", 0.0),
         "model_pairs_per_min": round(model_made / (model["seconds"] / 60), 1) if model.get("seconds") else 0,
+        "model_relations_taken": f"{model.get('relations_taken', 0)}/{model.get('relations_proposed', 0)}",
         "model_rephrasings_taken": f"{model.get('rephrase_taken', 0)}/{model.get('rephrase_tried', 0)}",
         "model_summaries_written": model.get("summaries_written", 0),
         "candidates": considered,
