@@ -183,7 +183,9 @@ def _where_rules_find_little(chunks: list[Chunk], graph: KnowledgeGraph, count: 
     return sorted(chunks, key=lambda c: (found[c.id], -c.tokens, c.id))[:count]
 
 
-def _add_relations(corpus: Corpus, advisor: Any, calls: int, stats: Any, progress: Progress) -> None:
+def _add_relations(
+    corpus: Corpus, advisor: Any, calls: int, stats: model_assist.AssistStats, progress: Progress
+) -> None:
     """Model-proposed relations of the chunks the rules found little in, checked, into a rebuilt graph."""
     if calls <= 0:
         return
@@ -199,7 +201,12 @@ def _add_relations(corpus: Corpus, advisor: Any, calls: int, stats: Any, progres
 
 
 def _assist(
-    pool: list[Candidate], corpus: Corpus, advisor: Any, calls: int, stats: Any, progress: Progress
+    pool: list[Candidate],
+    corpus: Corpus,
+    advisor: Any,
+    calls: int,
+    stats: model_assist.AssistStats,
+    progress: Progress,
 ) -> list[Candidate]:
     """Rephrase template questions and write summaries of the longest chunks, within ``calls``."""
     _, rephrasings, summaries = _split_calls(calls)
