@@ -54,11 +54,12 @@ def _name(dataset: Path) -> str:
 def import_log(path: Path, data_dir: Path) -> tuple[Path, str]:
     """A raw log file as prompt/response pairs in ``data_dir`` (the siem pack); returns them and a note."""
     from openlora.synthesis.packs.registry import PackError
-    from openlora.synthesis.packs.running import run_import
+    from openlora.synthesis.packs.running import LOG_IMPORTER, run_import
     from openlora.trainer.rundir import write_jsonl_atomic
 
     try:
-        result = run_import("siem", path, "logs")
+        pack, importer = LOG_IMPORTER
+        result = run_import(pack, path, importer)
     except PackError as exc:
         raise GoalError(f"{path}: {exc}") from None
     pairs, report = result.records, result.report.details

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openlora.synthesis.packs.registry import PackError, Registry, installed
-from openlora.synthesis.packs.running import report_lines, run_import, write_import
+from openlora.synthesis.packs.running import LOG_IMPORTER, report_lines, run_import, write_import
 from openlora.trainer.data_files import SUFFIXES
 
-LOG_DEFAULT = "siem/logs"  # a .log is imported by the siem pack unless the person picks another
+LOG_DEFAULT = "/".join(LOG_IMPORTER)  # a .log is imported by the siem pack unless the person picks another
 REPORT_SUFFIX = ".report.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 

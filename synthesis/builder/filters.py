@@ -141,13 +141,12 @@ def _word_pairs(text: str) -> list[tuple[str, str]]:
     return list(pairwise(words))
 
 
-def phrase_support(sentence: str, source: str) -> float:
-    """The share of ``sentence``'s adjacent word pairs that also stand side by side in ``source``: 1.0
-    for a copied sentence, lower for words of the source recombined into a new claim."""
+def phrase_support(sentence: str, known: set[tuple[str, str]]) -> float:
+    """The share of ``sentence``'s adjacent word pairs among ``known`` (the source's, ``_word_pairs``):
+    1.0 for a copied sentence, lower for words of the source recombined into a new claim."""
     pairs = _word_pairs(sentence)
     if not pairs:
         return 1.0
-    known = set(_word_pairs(source))
     return sum(pair in known for pair in pairs) / len(pairs)
 
 
@@ -156,7 +155,8 @@ def _model_answer_problem(answer: str, source: str) -> str | None:
     says it (:data:`MIN_PHRASE_SUPPORT`): a small model's summaries stitch true words into false claims."""
     if not answer.rstrip().endswith((".", "!", "?")):
         return "truncated"
-    if any(phrase_support(s, source) < MIN_PHRASE_SUPPORT for s in sentences(answer)):
+    known = set(_word_pairs(source))
+    if any(phrase_support(s, known) < MIN_PHRASE_SUPPORT for s in sentences(answer)):
         return "unsupported_phrasing"
     return None
 

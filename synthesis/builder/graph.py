@@ -257,10 +257,15 @@ def _links(entities: dict[str, Entity], total: int) -> list[Link]:
     return [Link(a, b, keys) for (a, b), keys in sorted(shared.items())]
 
 
-def build_graph(chunks: list[Chunk], extra_facts: Sequence[Fact] = ()) -> KnowledgeGraph:
-    """Facts of every chunk (and ``extra_facts``: checked model relations), the entities they name,
-    where each is mentioned, and the chunk links."""
-    facts = [fact for chunk in chunks for fact in extract_facts(chunk)] + list(extra_facts)
+def build_graph(chunks: list[Chunk]) -> KnowledgeGraph:
+    """Facts of every chunk, the entities they name, where each is mentioned, and the chunk links."""
+    return graph_of_facts(chunks, [fact for chunk in chunks for fact in extract_facts(chunk)])
+
+
+def graph_of_facts(chunks: list[Chunk], facts: Sequence[Fact]) -> KnowledgeGraph:
+    """The graph of ``chunks`` over facts already extracted (a graph's own, plus checked model
+    relations): the entities they name, where each is mentioned, and the chunk links."""
+    facts = list(facts)
     entities: dict[str, Entity] = {}
     for fact in facts:
         names = [fact.subject] + ([fact.object] if fact.kind in ("part", "relation") else [])

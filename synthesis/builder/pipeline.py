@@ -28,7 +28,7 @@ from openlora.synthesis.builder import model_assist
 from openlora.synthesis.builder.chunking import Chunk, TokenCounter, chunk_documents, estimate_tokens
 from openlora.synthesis.builder.documents import parse_folder
 from openlora.synthesis.builder.filters import DropLog, deduplicate, grounding_problem
-from openlora.synthesis.builder.graph import KnowledgeGraph, build_graph
+from openlora.synthesis.builder.graph import KnowledgeGraph, build_graph, graph_of_facts
 from openlora.synthesis.builder.questions import Candidate, candidates
 
 EVAL_SHARE = 0.15
@@ -95,9 +95,13 @@ def read_corpus(docs_dir: Path, count: TokenCounter, progress: Progress = no_pro
     report.chunks, report.tokens = len(chunks), sum(c.tokens for c in chunks)
     graph = build_graph(chunks)
     report.seconds["chunk_and_graph"] = round(time.perf_counter() - began, 3)
+    _graph_figures(report, graph)
+    return Corpus(chunks, graph, report)
+
+
+def _graph_figures(report: BuildReport, graph: KnowledgeGraph) -> None:
     report.entities, report.links = len(graph.entities), len(graph.links)
     report.facts = dict(Counter(f.kind for f in graph.facts))
-    return Corpus(chunks, graph, report)
 
 
 def provenance_row(candidate: Candidate, graph: KnowledgeGraph) -> dict[str, Any]:
@@ -194,10 +198,8 @@ def _add_relations(
         f for chunk in progress(chosen, "relations") for f in model_assist.relations(chunk, advisor, stats)
     ]
     if extra:
-        corpus.graph = build_graph(corpus.chunks, extra)
-        report = corpus.report
-        report.entities, report.links = len(corpus.graph.entities), len(corpus.graph.links)
-        report.facts = dict(Counter(f.kind for f in corpus.graph.facts))
+        corpus.graph = graph_of_facts(corpus.chunks, [*corpus.graph.facts, *extra])
+        _graph_figures(corpus.report, corpus.graph)
 
 
 def _assist(

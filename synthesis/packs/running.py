@@ -17,6 +17,7 @@ from openlora.synthesis.packs.interface import ImportReport, Record
 from openlora.synthesis.packs.registry import PackError, Registry, installed
 
 SHOWN_SKIPS = 10
+LOG_IMPORTER = ("siem", "logs")  # (pack, importer) a raw .log goes through unless a person picks another
 
 
 @dataclass

@@ -13,7 +13,7 @@ import pytest
 from openlora.synthesis.builder.chunking import Chunk, chunk_documents, estimate_tokens
 from openlora.synthesis.builder.documents import Block, parse_folder
 from openlora.synthesis.builder.filters import DropLog, deduplicate, grounding_problem
-from openlora.synthesis.builder.graph import build_graph, stated_relation
+from openlora.synthesis.builder.graph import build_graph, graph_of_facts, stated_relation
 from openlora.synthesis.builder.pipeline import build_dataset, documents_to_records, no_progress
 from openlora.synthesis.builder.questions import Candidate, candidates
 from openlora.trainer.data_files import ColumnMap, read_records
@@ -104,7 +104,8 @@ def test_a_checked_relation_links_chunks_and_becomes_a_grounded_pair() -> None:
     night = _chunk("c2", "Check the glycol loop pressure on the panel before opening the dome.", ("Night",))
     relation = stated_relation("cryocooler", "chills", "glycol loop", cooling)
     assert relation is not None
-    plain, enriched = build_graph([cooling, night]), build_graph([cooling, night], [relation])
+    plain = build_graph([cooling, night])
+    enriched = graph_of_facts([cooling, night], [*plain.facts, relation])
     assert "glycol loop" not in plain.entities and not plain.links
     assert enriched.entities["glycol loop"].mentions == ["c1", "c2"]
     assert [link.entities for link in enriched.links] == [["glycol loop"]]
