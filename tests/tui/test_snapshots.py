@@ -12,7 +12,7 @@ from textual.widgets import DataTable, RichLog
 from openlora.tui.screens.approval import ApprovalScreen
 from tests.tui.conftest import make_app, wait_for
 from tests.tui.seed import seed
-from tests.tui.snapshots import assert_snapshot
+from tests.tui.snapshots import assert_screen
 
 pytestmark = pytest.mark.anyio
 SIZE = (120, 36)
@@ -52,16 +52,14 @@ def fixed_place(home, tmp_path, monkeypatch) -> Path:
 async def test_chat_screen(fixed_place, tmp_path):
     app = make_app(Path("."), cwd=fixed_place)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.3)
-        assert_snapshot(app.export_screenshot(), "chat")
+        await assert_screen(pilot, "chat")
 
 
 async def test_approval_dialog(fixed_place):
     app = make_app(Path("."), cwd=fixed_place)
     async with app.run_test(size=SIZE) as pilot:
         await app.push_screen(ApprovalScreen(QUESTION))
-        await pilot.pause(0.3)
-        assert_snapshot(app.export_screenshot(), "approval")
+        await assert_screen(pilot, "approval")
 
 
 async def test_history_screen(fixed_place):
@@ -72,8 +70,7 @@ async def test_history_screen(fixed_place):
         table = app.screen.query_one(DataTable)
         facts = app.screen.query_one("#history-facts", RichLog)
         await wait_for(pilot, lambda: table.row_count == 3 and len(facts.lines) > 2, what="history and facts")
-        await pilot.pause(0.3)
-        assert_snapshot(app.export_screenshot(), "history")
+        await assert_screen(pilot, "history")
 
 
 async def test_incidents_screen(fixed_place):
@@ -83,8 +80,7 @@ async def test_incidents_screen(fixed_place):
         await pilot.press("f3")
         table = app.screen.query_one("#incident-table", DataTable)
         await wait_for(pilot, lambda: table.row_count == 2, what="the incidents")
-        await pilot.pause(0.3)
-        assert_snapshot(app.export_screenshot(), "incidents")
+        await assert_screen(pilot, "incidents")
 
 
 async def test_data_screen(fixed_place):
@@ -93,5 +89,4 @@ async def test_data_screen(fixed_place):
         await pilot.press("f4")
         app.screen.show(fixed_place / "auth.jsonl")
         await wait_for(pilot, lambda: getattr(app.screen, "findings", None), what="the findings")
-        await pilot.pause(0.3)
-        assert_snapshot(app.export_screenshot(), "data")
+        await assert_screen(pilot, "data")
