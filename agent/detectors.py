@@ -59,10 +59,22 @@ def losses(events: list[dict[str, Any]]) -> list[float]:
     return [steps[k] for k in sorted(steps)]
 
 
+def evaluations(events: list[dict[str, Any]]) -> list[tuple[int, float]]:
+    """(step, val loss) of each evaluation in order, one per step: a step evaluated twice (a trainer
+    before 2026-12 evaluated the last step again when it finished, a resumed run repeats steps) counts
+    once, with its latest value, so a tail of evaluations is not flattened by repeats."""
+    by_step: dict[int, float] = {}
+    for e in events:
+        if e.get("event") == "eval" and e.get("val_loss") is not None:
+            step = int(e["step"])  # the run-directory contract: every event carries its step
+            by_step.pop(step, None)
+            by_step[step] = float(e["val_loss"])
+    return list(by_step.items())
+
+
 def val_losses(events: list[dict[str, Any]]) -> list[float]:
-    return [
-        float(e["val_loss"]) for e in events if e.get("event") == "eval" and e.get("val_loss") is not None
-    ]
+    """The validation losses of :func:`evaluations`."""
+    return [loss for _, loss in evaluations(events)]
 
 
 def targets_met(metrics: dict[str, Any], success: Success) -> bool:
@@ -364,10 +376,13 @@ def _stalled_validation(vals: list[float], curve: list[float]) -> int | None:
     return None
 
 
-def _overfit_finding(vals: list[float], curve: list[float], evidence: dict[str, Any]) -> Finding | None:
+def _overfit_finding(
+    points: list[tuple[int, float]], curve: list[float], evidence: dict[str, Any]
+) -> Finding | None:
     """An overfit: the validation loss rose again, or stalled, while the training loss fell; its fix
-    stops the run where validation stopped improving."""
+    stops the run at the step of the evaluation where validation stopped improving."""
     steps = len(curve)
+    vals = [loss for _, loss in points]
     rose = len(vals) >= 3 and vals[-1] > (1 + OVERFIT_RISE) * min(vals)
     if rose and curve and curve[-1] < curve[steps // 2]:
         at, extra = vals.index(min(vals)), {}
@@ -387,7 +402,7 @@ def _overfit_finding(vals: list[float], curve: list[float], evidence: dict[str, 
     return Finding(
         diagnosis=Diagnosis.OVERFIT,
         evidence=evidence | {"val_min": min(vals), "val_last": vals[-1]} | extra,
-        candidates=[relaunch(Action.EARLY_STOP, why, max_steps=max(1, steps * (at + 1) // len(vals)))],
+        candidates=[relaunch(Action.EARLY_STOP, why, max_steps=max(1, points[at][0]))],
     )
 
 
@@ -395,10 +410,9 @@ def _completed_but_short(
     events: list[dict[str, Any]], config: dict[str, Any], metrics: dict[str, Any]
 ) -> Finding:
     curve = [v for v in losses(events) if math.isfinite(v)]
-    vals = val_losses(events)
     steps = len(curve)
     evidence = {k: metrics[k] for k in ("train_loss", "val_loss") if k in metrics} | {"steps": steps}
-    overfit = _overfit_finding(vals, curve, evidence)
+    overfit = _overfit_finding(evaluations(events), curve, evidence)
     if overfit is not None:
         return overfit
     lr = float(config["learning_rate"])

@@ -16,7 +16,7 @@ import math
 from typing import Any
 
 from openlora.agent.candidates import synthesize
-from openlora.agent.detectors import first_near_best, val_losses
+from openlora.agent.detectors import evaluations, first_near_best
 from openlora.agent.goal import Success
 from openlora.agent.records import Diagnosis, Finding
 from openlora.tools.synthesize_data import MIN_SEED_PAIRS  # what synthesis needs to show the advisor
@@ -44,11 +44,13 @@ def too_little_data(
     the training rows its whole run made (the pre-flight figure).
     """
     target = success.val_loss_below
-    vals = [v for v in val_losses(events) if math.isfinite(v)]
-    if finding.diagnosis != Diagnosis.OVERFIT or target is None or not vals or train_pairs < MIN_SEED_PAIRS:
+    points = [(step, loss) for step, loss in evaluations(events) if math.isfinite(loss)]
+    if finding.diagnosis != Diagnosis.OVERFIT or target is None or not points or train_pairs < MIN_SEED_PAIRS:
         return finding
+    vals = [loss for _, loss in points]
     best = min(vals)
-    passes_at_best = passes * (first_near_best(vals) + 1) / len(vals)
+    # the passes the run had made when validation stopped improving (the last evaluation ends the run)
+    passes_at_best = passes * points[first_near_best(vals)][0] / max(1, points[-1][0])
     if best <= target or passes_at_best < MIN_PASSES_AT_BEST:
         return finding
     pairs = pairs_to_add(train_pairs)

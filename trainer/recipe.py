@@ -77,6 +77,7 @@ class LoRARecipe(CheckpointingMixin):
         self.divergence = DivergenceWatch(config.diverge_factor, config.diverge_patience)
         self.last_loss: float | None = None
         self.last_val_loss: float | None = None
+        self.evaluated_at: int | None = None  # the step of the last evaluation
         self.current_batch_shape: tuple[int, ...] | None = None
         self.live = live_patch.live_settings(config)
         self.stats: DatasetStats | None = None
@@ -337,6 +338,7 @@ class LoRARecipe(CheckpointingMixin):
         loss_sum, tokens = self.ranks.sum([loss_sum, tokens], self.device)
         tokens = int(tokens)
         self.last_val_loss = loss_sum / max(1, tokens)
+        self.evaluated_at = self.step
         self.metrics.write("eval", step=self.step, val_loss=self.last_val_loss, val_tokens=tokens)
         return self.last_val_loss
 
@@ -365,7 +367,7 @@ class LoRARecipe(CheckpointingMixin):
         )
 
     def _finish(self, wall_s: float) -> RunResult:
-        if self.val_seqs:
+        if self.val_seqs and self.evaluated_at != self.step:  # not twice when the last step was due one
             self.evaluate()
         committed = self.save_checkpoint()
         replicas = ddp.replica_check(self.ranks, self.trainable)

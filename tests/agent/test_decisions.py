@@ -83,14 +83,33 @@ def test_oom_fits_sequences_to_the_longest_example_the_trainer_counted():
         ([2.0] * 50, [], "plateau"),
         (
             [3.0 - 0.05 * i for i in range(50)],
-            [{"event": "eval", "val_loss": v} for v in (2.0, 1.8, 2.1, 2.4)],
+            # as the trainer before 2026-12 wrote them: the last step evaluated again when it finished
+            [
+                {"event": "eval", "step": s, "val_loss": v}
+                for s, v in ((13, 2.0), (26, 1.8), (39, 2.1), (50, 2.4))
+            ]
+            + [{"event": "eval", "step": 50, "val_loss": 2.4}],
             "overfit",
         ),
     ],
 )
 def test_completed_runs_that_miss_the_target(losses, vals, diagnosis):
     result = _result("completed", train_loss=losses[-1], val_loss=5.0)
-    assert detect(result, _steps(losses) + vals, CONFIG, SUCCESS, prior_lr=1e-3).diagnosis == diagnosis
+    finding = detect(result, _steps(losses) + vals, CONFIG, SUCCESS, prior_lr=1e-3)
+    assert finding.diagnosis == diagnosis
+    if diagnosis == "overfit":  # stop at the step of the best evaluation
+        assert finding.candidates[0].call.args["max_steps"] == 26
+
+
+def test_a_stall_is_judged_on_distinct_steps_not_on_a_repeated_last_evaluation():
+    """Validation still falling over its last evaluations is no stall, even when the last step's
+    evaluation was written twice (as a trainer before 2026-12 did on finishing)."""
+    losses = [3.0 - 0.05 * i for i in range(50)]
+    falling = (2.0, 1.8, 1.6, 1.45, 1.3, 1.295)  # 10.7 % over the last three distinct evaluations
+    vals = [{"event": "eval", "step": 8 * (i + 1), "val_loss": v} for i, v in enumerate(falling)]
+    result = _result("completed", train_loss=losses[-1], val_loss=1.295)
+    repeated = [*vals, vals[-1]]
+    assert detect(result, _steps(losses) + repeated, CONFIG, SUCCESS, prior_lr=1e-3).diagnosis != "overfit"
 
 
 def test_live_spike_is_a_bounded_patch_and_healthy_runs_are_left_alone():

@@ -58,7 +58,9 @@ def test_tiny_model_learns_and_only_lora_changes(family, request, kv_dataset, tm
 
 
 def test_step_events_carry_the_contract_fields(tiny_llama, kv_dataset, tmp_path, run_in_process):
-    run = make_run(tmp_path / "run", base_model=str(tiny_llama), dataset=str(kv_dataset), max_steps=12)
+    run = make_run(
+        tmp_path / "run", base_model=str(tiny_llama), dataset=str(kv_dataset), max_steps=12, eval_every=4
+    )
     assert run_in_process(run).status == RunStatus.COMPLETED
     events = read_events(RunDir(run).metrics)
     kinds = {e["event"] for e in events}
@@ -69,6 +71,8 @@ def test_step_events_carry_the_contract_fields(tiny_llama, kv_dataset, tmp_path,
     assert step["tokens_per_s"] > 0 and step["rss_mb"] > 0
     evals = [e for e in events if e["event"] == "eval"]
     assert all(e["val_loss"] > 0 for e in evals)
+    # the last step is due an evaluation (12 % eval_every == 0): it is the final one, made once
+    assert [e["step"] for e in evals] == [4, 8, 12]
 
 
 def test_gradient_accumulation_and_checkpointing_train(tiny_llama, kv_dataset, tmp_path, run_in_process):
