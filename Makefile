@@ -38,8 +38,8 @@ $(VENV)/.linked: $(VENV)/.deps $(VENV)/.pkgfiles
 	$(BIN)/pip install --quiet --no-deps -e . $(EDITABLE)
 	touch $@
 
-# The whole suite: 21.8 minutes on 2 CPU cores (672 tests, 2026-12-03; over the 15-minute aim: the two
-# SmolLM2 data-loop tests take 5 of them), the slowest tests listed at the end.
+# The whole suite: 22-23 minutes on 2 CPU cores (673 tests, 2026-12-03; over the 15-minute aim: the two
+# SmolLM2 data-loop tests take 4 of them), the slowest tests listed at the end.
 test: install
 	$(BIN)/python -m pytest -q --durations=10
 
