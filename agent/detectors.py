@@ -60,16 +60,14 @@ def losses(events: list[dict[str, Any]]) -> list[float]:
 
 
 def evaluations(events: list[dict[str, Any]]) -> list[tuple[int, float]]:
-    """(step, val loss) of each evaluation in order, one per step: a step evaluated twice (a trainer
-    before 2026-12 evaluated the last step again when it finished, a resumed run repeats steps) counts
-    once, with its latest value, so a tail of evaluations is not flattened by repeats."""
+    """(step, val loss) of each evaluation by step, one per step as :func:`losses` keeps them: a step
+    evaluated twice (a trainer before 2026-12 evaluated the last step again when it finished, a
+    resumed run repeats steps) counts once, with its latest value, so repeats do not flatten a tail."""
     by_step: dict[int, float] = {}
-    for e in events:
-        if e.get("event") == "eval" and e.get("val_loss") is not None:
-            step = int(e["step"])  # the run-directory contract: every event carries its step
-            by_step.pop(step, None)
-            by_step[step] = float(e["val_loss"])
-    return list(by_step.items())
+    for event in events:
+        if event.get("event") == "eval" and event.get("val_loss") is not None:
+            by_step[int(event["step"])] = float(event["val_loss"])
+    return sorted(by_step.items())
 
 
 def val_losses(events: list[dict[str, Any]]) -> list[float]:
