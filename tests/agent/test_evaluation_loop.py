@@ -96,17 +96,14 @@ def test_inventing_is_judged_against_an_absolute_rate_and_only_blamed_on_data_th
         "training_pairs": 80,
     }
     assert "50 of the 80 training answers" in finding.candidates[0].why
-    assert (
-        quality_finding(chatty_base, SETTINGS, inventing=Inventing(0, 270)) is None
-    )  # filtering changes nothing
+    # filtering changes nothing
+    assert quality_finding(chatty_base, SETTINGS, inventing=Inventing(0, 270)) is None
     note = invention_not_from_data(chatty_base, SETTINGS, Inventing(0, 270))
     assert note.startswith("the adapter invents facts in 38% of its answers") and "0 of the 270" in note
-    assert (
-        invention_not_from_data(chatty_base, SETTINGS, Inventing(50, 80)) is None
-    )  # a finding is made instead
-    assert (
-        quality_finding(chatty_base, SETTINGS, inventing=Inventing(1, 270)) is None
-    )  # under 2 %: not the cause
+    # a finding is made instead
+    assert invention_not_from_data(chatty_base, SETTINGS, Inventing(50, 80)) is None
+    # under 2 %: not the cause
+    assert quality_finding(chatty_base, SETTINGS, inventing=Inventing(1, 270)) is None
     faithful = {"adapter": {"hallucination_rate": 0.1}, "base": {"hallucination_rate": 1.0}}
     assert quality_finding(faithful, SETTINGS, inventing=Inventing(50, 80)) is None
 
